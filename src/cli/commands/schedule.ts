@@ -1,0 +1,158 @@
+// `crawljar schedule` (long-running: fires each crawler on its cron) and `crawljar status`.
+import path from 'node:path';
+import {existsSync, statSync} from 'node:fs';
+import {CrawljarError} from '../../errors.js';
+import {listCrawlerFiles, loadCrawlerFile, type LoadedCrawler} from '../../job/load.js';
+import {formatDuration, formatTable, type RunSummary} from '../../output/summary.js';
+import {runCrawler} from '../../runner/run-crawler.js';
+import {FireTimes} from '../../scheduler/fire-times.js';
+import {normalizeSchedule} from '../../scheduler/schedule-options.js';
+import {Scheduler} from '../../scheduler/scheduler.js';
+import {openStore, storeFile} from '../../store/open-store.js';
+import {createLogger, storageDirOf, type CliIo} from '../io.js';
+import {parseCommand, positiveInt, type Command} from '../usage.js';
+
+const LAST_FIRE_KEY = 'schedule-last-fire';
+
+export const scheduleCommand: Command = {
+	name: 'schedule',
+	summary: 'Long-running: fires every crawler that declares a `schedule` on its cron.',
+	usage: 'crawljar schedule [DIR|FILE…] [--list] [--max-parallel N] [--storage DIR]',
+	flags: {list: {type: 'boolean'}, 'max-parallel': {type: 'string'}, storage: {type: 'string'}},
+	help: `
+DIR|FILE…          crawler files, or folders of them (default: ./crawlers)
+--list             print each crawler's next fire times and exit
+--max-parallel N   runs at once across crawlers (default 2); one crawler's runs never overlap
+Each fire resumes that crawler's interrupted run, else starts a new one, reusing its sessions.
+Ctrl-C stops firing and stops running crawls gracefully; a restarted scheduler resumes them.`,
+};
+
+async function loadScheduled(targets: readonly string[], io: CliIo): Promise<LoadedCrawler[]> {
+	const files: string[] = [];
+	for (const target of targets.length ? targets : [path.join(io.cwd, 'crawlers')]) {
+		if (existsSync(target) && statSync(target).isDirectory()) files.push(...listCrawlerFiles(target));
+		else files.push(target);
+	}
+	const loaded: LoadedCrawler[] = [];
+	for (const file of files) loaded.push(await loadCrawlerFile(file));
+	return loaded.filter((crawler) => crawler.definition.schedule !== undefined);
+}
+
+export async function schedule(argv: readonly string[], io: CliIo): Promise<number> {
+	const {values, positionals} = parseCommand(scheduleCommand, argv);
+	const storageDir = storageDirOf(values.storage as string | undefined, io);
+	const crawlers = await loadScheduled(positionals, io);
+	if (crawlers.length === 0) throw new CrawljarError('ERR_USAGE', 'no crawler with a `schedule` found');
+	const byName = new Map(crawlers.map((crawler) => [crawler.definition.name, crawler]));
+	const scheduled = crawlers.map(({definition}) => ({name: definition.name, schedule: normalizeSchedule(definition.schedule!)}));
+
+	if (values.list) {
+		for (const {name, schedule: entry} of scheduled) {
+			const fires = new FireTimes(name, entry).upcoming(Date.now(), 5);
+			io.stdout.write(`${name}  ${entry.cron}${entry.timezone ? ` (${entry.timezone})` : ''}  overlap=${entry.overlap} catchUp=${entry.catchUp}\n`);
+			for (const fire of fires) io.stdout.write(`  ${fire.toISOString()}\n`);
+		}
+		return 0;
+	}
+
+	const log = createLogger((line) => io.stderr.write(`${line}\n`));
+	const graceful = new AbortController();
+	const force = new AbortController();
+	const scheduler = new Scheduler(
+		scheduled,
+		{
+			now: Date.now,
+			setTimer: (fn, ms) => setTimeout(fn, ms),
+			clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+			log: (line) => log.info(line),
+			run: async (name) =>
+				runCrawler(byName.get(name)!.definition, {
+					storageDir,
+					signal: graceful.signal,
+					forceSignal: force.signal,
+					log: {info: (m) => log.info(`[${name}] ${m}`), warn: (m) => log.warn(`[${name}] ${m}`), error: (m) => log.error(`[${name}] ${m}`)},
+				}),
+			lastFire: {
+				get: async (name) => withStore(storageDir, name, async (store) => Number((await store.getMeta(LAST_FIRE_KEY)) ?? '') || undefined),
+				set: async (name, at) => withStore(storageDir, name, (store) => store.setMeta(LAST_FIRE_KEY, String(at))),
+			},
+		},
+		{maxParallel: positiveInt(values['max-parallel'] as string | undefined, '--max-parallel') ?? 2},
+	);
+	let signalName: NodeJS.Signals | undefined;
+	const stopped = new Promise<void>((resolve) => {
+		const onSignal = (signal: NodeJS.Signals) => {
+			if (signalName) {
+				force.abort();
+				return;
+			}
+			signalName = signal;
+			log.info(`${signal}: no more fires; stopping running crawls gracefully (Ctrl-C again to exit at once)`);
+			graceful.abort();
+			void scheduler.stop().then(resolve);
+		};
+		process.on('SIGINT', onSignal);
+		process.on('SIGTERM', onSignal);
+	});
+	await scheduler.start();
+	for (const {name} of scheduled) log.info(`scheduled ${name}: next fire ${scheduler.nextFires(name, 1)[0]?.toISOString() ?? 'never'}`);
+	await stopped;
+	return signalName === 'SIGTERM' ? 143 : 130;
+}
+
+async function withStore<T>(storageDir: string, name: string, action: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
+	const store = openStore(storageDir, name);
+	try {
+		return await action(store);
+	} finally {
+		await store.close();
+	}
+}
+
+export const statusCommand: Command = {
+	name: 'status',
+	summary: 'Shows the last runs of each crawler (state, started, duration, pages, items, failures) and the next fire.',
+	usage: 'crawljar status [name|file] [--runs N] [--storage DIR]',
+	flags: {runs: {type: 'string'}, storage: {type: 'string'}},
+	help: '--runs N   runs per crawler (default 5)',
+};
+
+export async function status(argv: readonly string[], io: CliIo): Promise<number> {
+	const {values, positionals} = parseCommand(statusCommand, argv);
+	const storageDir = storageDirOf(values.storage as string | undefined, io);
+	const limit = positiveInt(values.runs as string | undefined, '--runs') ?? 5;
+	const crawlers: LoadedCrawler[] = [];
+	if (positionals[0] && (positionals[0].includes('/') || /\.(m?ts|m?js)$/.test(positionals[0]))) crawlers.push(await loadCrawlerFile(positionals[0]));
+	else for (const file of listCrawlerFiles(path.join(io.cwd, 'crawlers'))) crawlers.push(await loadCrawlerFile(file));
+	const wanted = positionals[0] ? crawlers.filter((c) => c.definition.name === positionals[0] || c.file === path.resolve(positionals[0]!)) : crawlers;
+	if (positionals[0] && wanted.length === 0) {
+		if (!existsSync(storeFile(storageDir, positionals[0]))) throw new CrawljarError('ERR_USAGE', `unknown crawler '${positionals[0]}'`);
+	}
+	const names = wanted.length ? wanted.map((c) => c.definition.name) : [positionals[0]!];
+	for (const name of names) {
+		const definition = wanted.find((c) => c.definition.name === name)?.definition;
+		const next = definition?.schedule ? new FireTimes(name, normalizeSchedule(definition.schedule)).upcoming(Date.now(), 1)[0] : undefined;
+		io.stdout.write(`${name}${next ? `  next fire ${next.toISOString()}` : definition?.schedule ? '' : '  (no schedule)'}\n`);
+		if (!existsSync(storeFile(storageDir, name))) {
+			io.stdout.write('  never run\n');
+			continue;
+		}
+		await withStore(storageDir, name, async (store) => {
+			const runs = await store.listRuns(limit);
+			const rows = runs.map((run) => {
+				const summary = run.summary as Partial<RunSummary> | undefined;
+				return {
+					run: run.id,
+					state: run.state,
+					started: new Date(run.startedAt).toISOString().slice(0, 19).replace('T', ' '),
+					duration: run.finishedAt ? formatDuration(run.finishedAt - run.startedAt) : '',
+					pages: summary?.requests?.done ?? '',
+					items: summary?.items ?? '',
+					failed: summary?.requests?.failed ?? '',
+				};
+			});
+			io.stdout.write(`${formatTable(rows).replace(/^/gm, '  ')}\n`);
+		});
+	}
+	return 0;
+}

@@ -1,0 +1,60 @@
+// `crawljar sessions ls|rm`: reads only the clear-text metadata of stored sessions; no secret is
+// decrypted to list them, so listing needs no key and cannot leak a value.
+import {CrawljarError} from '../../errors.js';
+import {formatTable} from '../../output/summary.js';
+import type {SessionMeta} from '../../sessions/session.js';
+import {openExistingStore} from '../crawler-store.js';
+import {storageDirOf, type CliIo} from '../io.js';
+import {parseCommand, type Command} from '../usage.js';
+
+export const sessionsCommand: Command = {
+	name: 'sessions',
+	summary: 'Lists or forgets the persisted (logged-in) sessions of a crawler. Values are never shown.',
+	usage: 'crawljar sessions ls <name|file> [--json] [--storage DIR]\n       crawljar sessions rm <name|file> [id] [--storage DIR]',
+	flags: {json: {type: 'boolean'}, storage: {type: 'string'}},
+	help: `
+ls   account, state, cookie names and expiries, token expiry, last login, logins, 401s
+rm   forget one session (by id) or all: the next run logs in again`,
+};
+
+const time = (epochMs: unknown) => (typeof epochMs === 'number' ? new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ') : '');
+
+export async function sessions(argv: readonly string[], io: CliIo): Promise<number> {
+	const {values, positionals} = parseCommand(sessionsCommand, argv);
+	const [action, reference, id] = positionals;
+	if ((action !== 'ls' && action !== 'rm') || !reference) throw new CrawljarError('ERR_USAGE', `usage: ${sessionsCommand.usage}`);
+	const {name, store} = await openExistingStore(reference, storageDirOf(values.storage as string | undefined, io));
+	try {
+		if (action === 'rm') {
+			const removed = await store.deleteSessions(id);
+			io.stdout.write(`removed ${removed} session(s) of ${name}${id && removed === 0 ? ` (no session '${id}')` : ''}\n`);
+			return id && removed === 0 ? 1 : 0;
+		}
+		const stored = await store.loadSessions();
+		if (values.json) {
+			for (const session of stored) io.stdout.write(`${JSON.stringify({id: session.id, ...session.meta})}\n`);
+			return 0;
+		}
+		if (stored.length === 0) {
+			io.stdout.write(`${name} has no stored sessions\n`);
+			return 0;
+		}
+		const rows = stored.map((session) => {
+			const meta = session.meta as Partial<SessionMeta>;
+			return {
+				id: session.id,
+				account: session.account,
+				state: meta.disabledReason ? `${session.state}: ${meta.disabledReason}` : session.state,
+				cookies: (meta.cookies ?? []).map((cookie) => `${cookie.name}${cookie.expiresAt ? ` (→${time(cookie.expiresAt)})` : ''}`).join(', '),
+				token: meta.tokenExpiresAt ? `expires ${time(meta.tokenExpiresAt)}` : '',
+				'last login': time(meta.stats?.lastLoginAt),
+				logins: meta.stats?.logins ?? 0,
+				'401s': meta.stats?.unauthorized ?? 0,
+			};
+		});
+		io.stdout.write(`${formatTable(rows, ['id', 'account', {key: 'state', maxWidth: 60}, {key: 'cookies', maxWidth: 80}, 'token', 'last login', 'logins', '401s'])}\n`);
+		return 0;
+	} finally {
+		await store.close();
+	}
+}

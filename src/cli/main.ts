@@ -1,0 +1,62 @@
+// The CLI entry: dispatches to one command, maps errors to exit codes. The only place (with
+// bin/) that knows about process exit codes; the core never calls process.exit.
+import {describeError, isCrawljarError} from '../errors.js';
+import {exportCommand, exportResults} from './commands/export.js';
+import {failed, failedCommand, list, listCommand, stats, statsCommand} from './commands/inspect.js';
+import {run, runCommand} from './commands/run.js';
+import {schedule, scheduleCommand, status, statusCommand} from './commands/schedule.js';
+import {sessions, sessionsCommand} from './commands/sessions.js';
+import {defaultIo, type CliIo} from './io.js';
+import {helpText, type Command} from './usage.js';
+
+type Handler = (argv: readonly string[], io: CliIo) => Promise<number>;
+
+const commands: ReadonlyArray<readonly [Command, Handler]> = [
+	[runCommand, run],
+	[exportCommand, exportResults],
+	[listCommand, list],
+	[failedCommand, failed],
+	[statsCommand, stats],
+	[sessionsCommand, sessions],
+	[scheduleCommand, schedule],
+	[statusCommand, status],
+];
+
+function overview(): string {
+	const width = Math.max(...commands.map(([command]) => command.name.length));
+	const lines = commands.map(([command]) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+	return `crawljar — sessioned crawl jobs\n\nusage: crawljar <command> [options]\n\n${lines.join('\n')}\n\nRun 'crawljar <command> --help' for a command's options.\n`;
+}
+
+/** Exit codes that are usage problems, not run failures. */
+const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_DEFINITION', 'ERR_STORAGE', 'ERR_LOCKED', 'ERR_SCHEDULE']);
+
+export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
+	const [name, ...rest] = argv;
+	if (!name || name === '--help' || name === '-h' || name === 'help') {
+		io.stdout.write(overview());
+		return name ? 0 : 2;
+	}
+	if (name === '--version' || name === '-v') {
+		const {createRequire} = await import('node:module');
+		io.stdout.write(`${(createRequire(import.meta.url)('../../package.json') as {version: string}).version}\n`);
+		return 0;
+	}
+	const entry = commands.find(([command]) => command.name === name);
+	if (!entry) {
+		io.stderr.write(`crawljar: unknown command '${name}'\n\n${overview()}`);
+		return 2;
+	}
+	const [command, handler] = entry;
+	if (rest.includes('--help') || rest.includes('-h')) {
+		io.stdout.write(helpText(command));
+		return 0;
+	}
+	try {
+		return await handler(rest, io);
+	} catch (error) {
+		const {code, message} = describeError(error);
+		io.stderr.write(`crawljar ${name}: ${message}${isCrawljarError(error) ? '' : ` (${code})`}\n`);
+		return isCrawljarError(error) && USAGE_CODES.has(error.code) ? 2 : 1;
+	}
+}

@@ -1,0 +1,225 @@
+// One HTTP exchange through got-scraping, nothing more: no retries, no status judgement.
+// Redirects are followed here, by hand, so that every hop gets its own Cookie header from the
+// session's jar, credentials never cross to another origin, loops are caught and the caller
+// sees every hop (redirect-to-login detection needs them).
+import {gotScraping} from 'got-scraping';
+import type {CookieJar} from 'tough-cookie';
+import {CrawljarError, redactUrl} from '../errors.js';
+
+export interface FetchTimeouts {
+	/** @default 10_000 */
+	readonly connectMs?: number;
+	/** Time to the response headers once the request is sent. @default 30_000 */
+	readonly responseMs?: number;
+	/** The whole exchange, body included. @default 60_000 */
+	readonly totalMs?: number;
+}
+
+export interface FetchOptions {
+	readonly method?: string;
+	readonly headers?: Readonly<Record<string, string>>;
+	/** Headers sent only to the first URL's origin (Authorization, …); dropped on cross-origin redirects. */
+	readonly credentialHeaders?: Readonly<Record<string, string>>;
+	readonly body?: string | Buffer;
+	readonly jar?: CookieJar;
+	/** got-scraping caches generated browser headers per token: pass one object per session. */
+	readonly sessionToken?: object;
+	/** @default 10 * 1024 * 1024 */
+	readonly maxBodyBytes?: number;
+	/** @default 10 */
+	readonly maxRedirects?: number;
+	/** @default true */
+	readonly followRedirects?: boolean;
+	readonly timeouts?: FetchTimeouts;
+	/** got-scraping's browser-like header generation. @default true */
+	readonly useHeaderGenerator?: boolean;
+}
+
+export interface FetchResult {
+	/** The final URL, after redirects. */
+	readonly url: string;
+	readonly status: number;
+	readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+	readonly body: Buffer;
+	/** Each URL redirected to, in order (the final URL last). */
+	readonly redirects: readonly string[];
+	/** Names of cookies any hop deleted (Max-Age<=0 or an Expires in the past). */
+	readonly deletedCookies: readonly string[];
+	/** Set-Cookie lines the jar rejected (malformed, wrong domain): ignored, reported. */
+	readonly rejectedCookies: number;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+
+export async function fetchPage(url: string, options: FetchOptions = {}): Promise<FetchResult> {
+	const maxRedirects = options.maxRedirects ?? 10;
+	const firstOrigin = new URL(url).origin;
+	let method = (options.method ?? 'GET').toUpperCase();
+	let body = options.body;
+	let current = url;
+	const redirects: string[] = [];
+	const visited = new Set<string>();
+	const deletedCookies: string[] = [];
+	let rejectedCookies = 0;
+	const deadline = Date.now() + (options.timeouts?.totalMs ?? 60_000);
+
+	for (;;) {
+		const sameOrigin = new URL(current).origin === firstOrigin;
+		const headers: Record<string, string> = {...options.headers};
+		if (sameOrigin) Object.assign(headers, options.credentialHeaders);
+		if (options.jar) {
+			const cookie = options.jar.getCookieStringSync(current);
+			if (cookie) headers.cookie = cookie;
+		}
+		const response = await exchange(current, method, headers, body, options, deadline);
+		if (options.jar) {
+			const counts = storeCookies(options.jar, current, response.headers['set-cookie'], deletedCookies);
+			rejectedCookies += counts;
+		}
+		const location = response.headers.location;
+		if (options.followRedirects === false || !REDIRECT_STATUSES.has(response.statusCode) || typeof location !== 'string') {
+			return {
+				url: current,
+				status: response.statusCode,
+				headers: response.headers,
+				body: response.rawBody,
+				redirects,
+				deletedCookies,
+				rejectedCookies,
+			};
+		}
+		const next = resolveLocation(location, current);
+		visited.add(`${method} ${current}`);
+		if (visited.has(`${method} ${next}`)) {
+			throw new CrawljarError('ERR_REDIRECT_LOOP', `Redirect loop at ${redactUrl(next)} (from ${redactUrl(url)})`);
+		}
+		if (redirects.length >= maxRedirects) {
+			throw new CrawljarError('ERR_TOO_MANY_REDIRECTS', `More than ${maxRedirects} redirects from ${redactUrl(url)}`);
+		}
+		// 303 always, and 301/302 after a POST, turn into a GET without a body (as browsers do).
+		if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) {
+			method = 'GET';
+			body = undefined;
+		}
+		redirects.push(next);
+		current = next;
+	}
+}
+
+function resolveLocation(location: string, base: string): string {
+	try {
+		return new URL(location, base).href;
+	} catch {
+		throw new CrawljarError('ERR_NETWORK', `Invalid redirect location from ${redactUrl(base)}`);
+	}
+}
+
+interface RawResponse {
+	statusCode: number;
+	headers: Record<string, string | string[] | undefined>;
+	rawBody: Buffer;
+}
+
+async function exchange(
+	url: string,
+	method: string,
+	headers: Record<string, string>,
+	body: string | Buffer | undefined,
+	options: FetchOptions,
+	deadline: number,
+): Promise<RawResponse> {
+	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+	const remainingMs = Math.max(1, deadline - Date.now());
+	let tooLarge = false;
+	const request = gotScraping({
+		url,
+		method: method as 'GET',
+		headers,
+		...(body === undefined ? {} : {body}),
+		followRedirect: false,
+		throwHttpErrors: false,
+		responseType: 'buffer',
+		retry: {limit: 0},
+		http2: false,
+		...(options.sessionToken ? {sessionToken: options.sessionToken} : {}),
+		useHeaderGenerator: options.useHeaderGenerator ?? true,
+		timeout: {
+			connect: options.timeouts?.connectMs ?? 10_000,
+			response: options.timeouts?.responseMs ?? 30_000,
+			request: remainingMs,
+		},
+	});
+	// got has no body limit: stop the download as soon as the declared or received size is too big.
+	request.on('downloadProgress', (progress: {transferred: number; total?: number}) => {
+		if (progress.transferred > maxBodyBytes || (progress.total ?? 0) > maxBodyBytes) {
+			tooLarge = true;
+			request.cancel();
+		}
+	});
+	try {
+		const response = await request;
+		return {statusCode: response.statusCode, headers: response.headers, rawBody: response.rawBody ?? Buffer.alloc(0)};
+	} catch (error) {
+		if (tooLarge) {
+			throw new CrawljarError('ERR_BODY_TOO_LARGE', `Body over maxBodyBytes (${maxBodyBytes}) at ${redactUrl(url)}`);
+		}
+		throw toFetchError(error, url);
+	}
+}
+
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
+
+/** Keeps the network code (ECONNREFUSED, ETIMEDOUT…) the retry policy classifies on. */
+function toFetchError(error: unknown, url: string): CrawljarError {
+	const raw = error as {code?: string; name?: string; message?: string};
+	const networkCode = typeof raw.code === 'string' ? raw.code : 'ERR_NETWORK';
+	const isTimeout = TIMEOUT_CODES.has(networkCode) || raw.name === 'TimeoutError';
+	const wrapped = new CrawljarError(
+		isTimeout ? 'ERR_TIMEOUT' : 'ERR_NETWORK',
+		`${networkCode}: ${raw.message ?? 'request failed'} (${redactUrl(url)})`.replace(url, redactUrl(url)),
+		{cause: error},
+	);
+	Object.defineProperty(wrapped, 'networkCode', {value: networkCode, enumerable: false});
+	return wrapped;
+}
+
+export function networkCodeOf(error: unknown): string | undefined {
+	return (error as {networkCode?: string} | undefined)?.networkCode;
+}
+
+function storeCookies(
+	jar: CookieJar,
+	url: string,
+	setCookie: string | string[] | undefined,
+	deleted: string[],
+): number {
+	if (!setCookie) return 0;
+	const lines = Array.isArray(setCookie) ? setCookie : [setCookie];
+	let rejected = 0;
+	for (const line of lines) {
+		if (isDeletion(line)) {
+			const name = line.slice(0, line.indexOf('=')).trim();
+			if (name) deleted.push(name);
+		}
+		try {
+			// ignoreError: a malformed or foreign-domain cookie is dropped, the request goes on.
+			const stored = jar.setCookieSync(line, url, {ignoreError: true});
+			if (!stored && !isDeletion(line)) rejected++;
+		} catch {
+			rejected++;
+		}
+	}
+	return rejected;
+}
+
+function isDeletion(line: string): boolean {
+	const maxAge = /;\s*max-age\s*=\s*(-?\d+)/i.exec(line);
+	if (maxAge) return Number(maxAge[1]) <= 0;
+	const expires = /;\s*expires\s*=\s*([^;]+)/i.exec(line);
+	if (expires) {
+		const when = Date.parse(expires[1]!);
+		return Number.isFinite(when) && when < Date.now();
+	}
+	return false;
+}

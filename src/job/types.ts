@@ -1,0 +1,156 @@
+// What a user writes in crawlers/*.ts. Hand-written types give handlers a precise context;
+// src/job/schema.ts checks the same shape at load time (the two are kept in step by a
+// compile-time check in schema.ts).
+import type {CheerioAPI} from 'cheerio';
+import type {FetchTimeouts} from '../http/fetch.js';
+import type {RetryOptions} from '../policy/retry-options.js';
+import type {ScheduleOption} from '../scheduler/schedule-options.js';
+import type {LoginOption} from '../sessions/login/login-strategy.js';
+import type {Session} from '../sessions/session.js';
+
+export type Promisable<T> = T | Promise<T>;
+
+export interface Account {
+	readonly username: string;
+	readonly password?: string;
+	readonly [extra: string]: unknown;
+}
+
+export interface StartRequest {
+	readonly url: string;
+	readonly label?: string;
+	readonly userData?: Record<string, unknown>;
+	readonly headers?: Record<string, string>;
+	readonly uniqueKey?: string;
+}
+
+export interface RequestInfo {
+	readonly id: number;
+	readonly url: string;
+	readonly uniqueKey: string;
+	readonly label: string | undefined;
+	readonly userData: Record<string, unknown>;
+	readonly depth: number;
+	/** Failed attempts before this one. */
+	readonly retryCount: number;
+}
+
+export interface ResponseInfo {
+	readonly status: number;
+	readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+	/** The final URL after redirects. */
+	readonly url: string;
+}
+
+export interface EnqueueOptions {
+	/** CSS selector of links (`href`, else `src`) in the page. */
+	readonly selector?: string;
+	/** Explicit URLs, resolved against the page's final URL. */
+	readonly urls?: readonly (string | StartRequest)[];
+	readonly label?: string;
+	readonly userData?: Record<string, unknown>;
+	/** Keep only URLs matching one of these globs (`*` within a path segment, `**` across). */
+	readonly globs?: readonly string[];
+	readonly regex?: RegExp | readonly RegExp[];
+	/** Drop URLs of another origin than the page. @default true */
+	readonly sameOrigin?: boolean;
+	/** Per-request headers for the enqueued requests. */
+	readonly headers?: Record<string, string>;
+	/** Builds the dedupe key; default: the normalized URL. */
+	readonly uniqueKey?: (url: string) => string;
+}
+
+export interface Logger {
+	info(message: string): void;
+	warn(message: string): void;
+	error(message: string): void;
+}
+
+export interface HandlerContext {
+	readonly request: RequestInfo;
+	readonly response: ResponseInfo;
+	/** The body decoded as UTF-8. */
+	readonly body: string;
+	readonly rawBody: Buffer;
+	/** Cheerio, parsed on first access; throws ERR_NOT_HTML for a non-HTML body. */
+	readonly $: CheerioAPI;
+	/** Parsed on first access; throws ERR_NOT_JSON for an invalid body. */
+	readonly json: unknown;
+	/** Results; written atomically with this request's "done" mark. */
+	push(item: unknown): Promise<void>;
+	/** Adds requests; returns how many passed the filters (dedupe happens in the store). */
+	enqueue(options: EnqueueOptions): Promise<number>;
+	readonly session: Session | undefined;
+	readonly log: Logger;
+	readonly crawler: {readonly name: string};
+}
+
+export type RouteHandler = (context: HandlerContext) => Promisable<void>;
+
+export interface RouteConfig {
+	readonly handler: RouteHandler;
+	/** Overrides the crawler's retry options for this route. */
+	readonly retry?: RetryOptions;
+}
+
+export interface LoggedOutContext {
+	readonly request: RequestInfo;
+	readonly response: ResponseInfo;
+	readonly body: string;
+	readonly $: CheerioAPI;
+}
+
+export interface SessionOptions {
+	/** Sessions per account. @default 1 */
+	readonly perAccount?: number;
+	/** Requests in flight per session. @default 4 */
+	readonly maxConcurrency?: number;
+	/** Logins at once across the pool. @default 2 */
+	readonly loginConcurrency?: number;
+	/** Failed logins before a session is disabled. @default 3 */
+	readonly loginMaxAttempts?: number;
+}
+
+export interface HostLimits {
+	/** @default 4 */
+	readonly maxConcurrency?: number;
+	/** @default unlimited (adapts down on 429) */
+	readonly maxRequestsPerSecond?: number;
+}
+
+export interface HostOptions extends HostLimits {
+	/** Per host pattern (`api.example.com`, `*.example.com`). */
+	readonly overrides?: readonly (HostLimits & {readonly match: string})[];
+}
+
+export interface CrawlerDefinition {
+	/** Letters, digits, `-` and `_`: names the storage file. */
+	readonly name: string;
+	readonly startUrls: readonly (string | StartRequest)[];
+	/** Sent with every request (a request's own headers win). */
+	readonly headers?: Record<string, string>;
+	readonly routes: Readonly<Record<string, RouteHandler | RouteConfig>>;
+	readonly accounts?: readonly Account[];
+	readonly login?: LoginOption;
+	/** A 200 page that means "logged out" (soft logout). */
+	readonly loggedOut?: (context: LoggedOutContext) => Promisable<boolean>;
+	readonly sessions?: SessionOptions;
+	/** Requests in flight in total. @default 10 */
+	readonly concurrency?: number;
+	/** Stop after this many requests were processed in the run. */
+	readonly maxRequests?: number;
+	/** Links deeper than this are not enqueued (start URLs are depth 0). */
+	readonly maxDepth?: number;
+	/** @default 10 MiB */
+	readonly maxBodyBytes?: number;
+	/** @default 10 */
+	readonly maxRedirects?: number;
+	readonly timeouts?: FetchTimeouts;
+	readonly retry?: RetryOptions;
+	readonly hosts?: HostOptions;
+	readonly schedule?: ScheduleOption;
+	/** Send credentials over plain http to a non-loopback host. @default false */
+	readonly allowInsecureLogin?: boolean;
+	/** got-scraping's browser-like headers. @default true */
+	readonly useHeaderGenerator?: boolean;
+}

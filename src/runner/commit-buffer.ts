@@ -1,0 +1,63 @@
+// Group commit: completions are written in batches (one SQLite transaction per ~batchSize
+// requests or per maxDelayMs), which halves the per-page storage cost (DESIGN.md). A request
+// stays in-flight in the store until its batch commits, so a crash re-fetches it: never lost.
+import type {Completion, Store} from '../store/store.js';
+
+export interface CommitBufferOptions {
+	/** @default 32 */
+	readonly batchSize?: number;
+	/** @default 50 */
+	readonly maxDelayMs?: number;
+	readonly onCommitted?: (completions: readonly Completion[]) => void;
+	readonly onError: (error: unknown) => void;
+}
+
+export class CommitBuffer {
+	readonly #store: Store;
+	readonly #runId: number;
+	readonly #batchSize: number;
+	readonly #maxDelayMs: number;
+	readonly #options: CommitBufferOptions;
+	#pending: Completion[] = [];
+	#timer: NodeJS.Timeout | undefined;
+	#flushing: Promise<void> = Promise.resolve();
+
+	constructor(store: Store, runId: number, options: CommitBufferOptions) {
+		this.#store = store;
+		this.#runId = runId;
+		this.#batchSize = options.batchSize ?? 32;
+		this.#maxDelayMs = options.maxDelayMs ?? 50;
+		this.#options = options;
+	}
+
+	get size(): number {
+		return this.#pending.length;
+	}
+
+	add(completion: Completion): void {
+		this.#pending.push(completion);
+		if (this.#pending.length >= this.#batchSize) void this.flush();
+		else this.#timer ??= setTimeout(() => void this.flush(), this.#maxDelayMs);
+	}
+
+	/** Writes everything added so far; resolves once it is durable. */
+	flush(): Promise<void> {
+		if (this.#timer) {
+			clearTimeout(this.#timer);
+			this.#timer = undefined;
+		}
+		const batch = this.#pending;
+		this.#pending = [];
+		// Chained: batches commit in order, and flush() waits for the ones before it.
+		this.#flushing = this.#flushing.then(async () => {
+			if (batch.length === 0) return;
+			try {
+				await this.#store.commit(this.#runId, batch);
+				this.#options.onCommitted?.(batch);
+			} catch (error) {
+				this.#options.onError(error);
+			}
+		});
+		return this.#flushing;
+	}
+}

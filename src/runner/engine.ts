@@ -1,0 +1,224 @@
+// The crawl loop: the only place that moves data between the frontier, the session pool, the
+// host throttle, HTTP, the retry policy, the handlers and the store (Scrapy's engine shape).
+import PQueue from 'p-queue';
+import {CrawljarError, describeError} from '../errors.js';
+import type {CrawlerDefinition, Logger} from '../job/types.js';
+import type {HostThrottle} from '../policy/host-throttle.js';
+import type {SessionPool} from '../sessions/session-pool.js';
+import type {Completion, Store, StoredRequest} from '../store/store.js';
+import {CommitBuffer} from './commit-buffer.js';
+import {processRequest, type ProcessDeps} from './process-request.js';
+import type {RunStats} from './run-stats.js';
+
+export type EngineEnd =
+	| {readonly state: 'finished'}
+	| {readonly state: 'stopped'; readonly reason: string}
+	| {readonly state: 'aborted'; readonly code: string; readonly reason: string};
+
+export interface EngineOptions {
+	readonly concurrency: number;
+	readonly maxRequests: number | undefined;
+	/** How long a graceful stop waits for in-flight requests. @default 10_000 */
+	readonly stopGraceMs: number;
+	readonly now: () => number;
+}
+
+/** A blocked request whose wait is longer than this goes back to the store, freeing the buffer. */
+const RELEASE_AFTER_MS = 500;
+const IDLE_POLL_MS = 1_000;
+
+export class Engine {
+	readonly #deps: ProcessDeps;
+	readonly #store: Store;
+	readonly #pool: SessionPool;
+	readonly #throttle: HostThrottle;
+	readonly #options: EngineOptions;
+	readonly #log: Logger;
+	readonly #queue: PQueue;
+	#buffer: StoredRequest[] = [];
+	#processed = 0;
+	#end: EngineEnd | undefined;
+	#wakeUp: (() => void) | undefined;
+	#commits: CommitBuffer | undefined;
+	#commitError: unknown;
+
+	constructor(deps: ProcessDeps, options: EngineOptions) {
+		this.#deps = deps;
+		this.#store = deps.store;
+		this.#pool = deps.pool;
+		this.#throttle = deps.throttle;
+		this.#options = options;
+		this.#log = deps.log;
+		this.#queue = new PQueue({concurrency: options.concurrency});
+	}
+
+	get inFlight(): number {
+		return this.#queue.pending + this.#queue.size;
+	}
+
+	/** Graceful stop: no new requests; in-flight ones finish or are released. */
+	stop(reason: string): void {
+		this.#end ??= {state: 'stopped', reason};
+		this.#wake();
+	}
+
+	async run(runId: number): Promise<EngineEnd> {
+		const commits = new CommitBuffer(this.#store, runId, {
+			onCommitted: (batch) => this.#onCommitted(batch),
+			onError: (error) => {
+				this.#commitError ??= error;
+				this.#end = {state: 'aborted', code: 'ERR_STORAGE', reason: `storage write failed: ${describeError(error).message}`};
+				this.#wake();
+			},
+		});
+		this.#commits = commits;
+		// After the final flush, late completions (requests that outlived the stop grace period)
+		// are dropped: their requests stay in-flight in the store and are retried on resume.
+		let isClosed = false;
+		const complete = (completion: Completion): void => {
+			if (!isClosed) commits.add(completion);
+		};
+
+		while (!this.#end) {
+			if (this.#pool.isExhausted) {
+				this.#end = {
+					state: 'aborted',
+					code: 'NO_USABLE_SESSION',
+					reason: 'no usable session left: every account failed to log in (see the errors above); pending requests stay queued — fix the accounts and run again',
+				};
+				break;
+			}
+			const max = this.#options.maxRequests;
+			const budget = max === undefined ? Infinity : max - this.#processed - this.inFlight;
+			if (budget <= 0 && this.inFlight === 0) {
+				this.#end = {state: 'stopped', reason: `reached maxRequests (${max})`};
+				break;
+			}
+
+			if (this.#buffer.length < this.#options.concurrency && budget > 0) {
+				const wanted = Math.min(this.#options.concurrency * 2 - this.#buffer.length, budget);
+				if (wanted > 0) this.#buffer.push(...(await this.#store.lease(runId, wanted, this.#options.now())));
+			}
+
+			let waitMs = this.#dispatch(complete, budget);
+
+			if (this.#buffer.length === 0 && this.inFlight === 0) {
+				// Enqueued requests may still sit in the commit buffer: write them before deciding.
+				await commits.flush();
+				const leased = await this.#store.lease(runId, 1, this.#options.now());
+				if (leased.length > 0) {
+					this.#buffer.push(...leased);
+					continue;
+				}
+				const due = await this.#store.nextDueAt(runId);
+				if (due === undefined) {
+					this.#end = {state: 'finished'};
+					break;
+				}
+				waitMs = Math.min(waitMs, Math.max(0, due - this.#options.now()));
+			}
+			await this.#sleep(waitMs);
+		}
+
+		await this.#drain();
+		this.#buffer.forEach((request) => complete({kind: 'release', requestId: request.id, retryAt: 0}));
+		this.#buffer = [];
+		await commits.flush();
+		isClosed = true;
+		return this.#end;
+	}
+
+	/** Starts what can start now; returns how long to wait before trying again. */
+	#dispatch(complete: (completion: Completion) => void, budget: number): number {
+		let waitMs = IDLE_POLL_MS;
+		let started = 0;
+		for (let index = 0; index < this.#buffer.length; ) {
+			if (this.inFlight >= this.#options.concurrency || started >= budget) break;
+			const request = this.#buffer[index]!;
+			const gate = this.#throttle.tryAcquire(request.host);
+			if (!gate.ok) {
+				if (gate.retryInMs > RELEASE_AFTER_MS) {
+					// Long wait (cooldown, slow rate): give the slot in the buffer to other hosts.
+					this.#buffer.splice(index, 1);
+					complete({kind: 'release', requestId: request.id, retryAt: this.#options.now() + gate.retryInMs});
+				} else {
+					index++;
+				}
+				if (gate.retryInMs > 0) waitMs = Math.min(waitMs, gate.retryInMs);
+				continue;
+			}
+			const session = this.#pool.lease();
+			if (!session) {
+				this.#throttle.release(request.host, 'cancelled');
+				void this.#pool.whenCapacity().then(() => this.#wake());
+				break;
+			}
+			this.#buffer.splice(index, 1);
+			started++;
+			void this.#queue
+				.add(() => processRequest(this.#deps, request, session, complete))
+				.catch((error: unknown) => {
+					// processRequest handles its own errors; this is a bug guard that loses nothing.
+					this.#log.error(`internal error on request ${request.id}: ${describeError(error).message}`);
+					complete({kind: 'release', requestId: request.id, retryAt: this.#options.now() + 1_000});
+				})
+				.finally(() => {
+					this.#processed++;
+					this.#wake();
+				});
+		}
+		return waitMs;
+	}
+
+	async #drain(): Promise<void> {
+		if (this.inFlight === 0) return;
+		this.#log.info(`waiting up to ${Math.round(this.#options.stopGraceMs / 1000)}s for ${this.inFlight} request(s) in flight…`);
+		const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), this.#options.stopGraceMs).unref());
+		const outcome = await Promise.race([this.#queue.onIdle().then(() => 'idle' as const), timer]);
+		if (outcome === 'timeout') {
+			// Their requests stay in-flight in the store; the next run releases them at once.
+			this.#log.warn(`${this.inFlight} request(s) still in flight after the grace period: they will be retried on resume`);
+			this.#queue.clear();
+		}
+	}
+
+	#onCommitted(batch: readonly Completion[]): void {
+		for (const completion of batch) {
+			if (completion.kind === 'done') this.#deps.stats.items += completion.items.length;
+		}
+	}
+
+	#sleep(ms: number): Promise<void> {
+		return new Promise((resolve) => {
+			const timer = setTimeout(() => {
+				this.#wakeUp = undefined;
+				resolve();
+			}, Math.max(1, ms));
+			this.#wakeUp = () => {
+				clearTimeout(timer);
+				this.#wakeUp = undefined;
+				resolve();
+			};
+		});
+	}
+
+	#wake(): void {
+		this.#wakeUp?.();
+	}
+
+	/** Writes completions buffered so far (used by the hard-exit path on a second Ctrl-C). */
+	flushNow(): Promise<void> {
+		return this.#commits?.flush() ?? Promise.resolve();
+	}
+
+	get commitError(): unknown {
+		return this.#commitError;
+	}
+}
+
+export function assertNever(value: never): never {
+	throw new CrawljarError('ERR_USAGE', `unexpected value ${String(value)}`);
+}
+
+export type {RunStats};
+export type {CrawlerDefinition};

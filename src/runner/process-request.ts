@@ -1,0 +1,234 @@
+// One request, start to finish: session ready → fetch → judge → handler → completion.
+// Every path ends in exactly one completion (or none, if the stop grace period ran out).
+import {describeError, isCrawljarError, redactUrl} from '../errors.js';
+import {fetchPage, networkCodeOf, type FetchOptions, type FetchResult} from '../http/fetch.js';
+import type {CrawlerDefinition, Logger, RequestInfo, RouteHandler} from '../job/types.js';
+import type {HostThrottle} from '../policy/host-throttle.js';
+import {judge, type Verdict} from '../policy/judge.js';
+import type {Outcome} from '../policy/outcome.js';
+import type {ResolvedRetryOptions} from '../policy/retry-options.js';
+import type {Session} from '../sessions/session.js';
+import type {SessionPool} from '../sessions/session-pool.js';
+import type {Completion, Store, StoredRequest} from '../store/store.js';
+import {createHandlerContext, ParsedBody} from './context.js';
+import type {RunStats} from './run-stats.js';
+
+export interface ProcessDeps {
+	readonly definition: CrawlerDefinition;
+	readonly store: Store;
+	readonly pool: SessionPool;
+	readonly throttle: HostThrottle;
+	readonly routes: ReadonlyMap<string, {handler: RouteHandler; retry: ResolvedRetryOptions}>;
+	readonly loginUrl: string | undefined;
+	readonly hasLogin: boolean;
+	readonly fetchOptions: FetchOptions;
+	readonly log: Logger;
+	readonly stats: RunStats;
+	readonly now: () => number;
+	readonly defaultRetry: ResolvedRetryOptions;
+	/** A host asked to be left alone: persist the throttle state. */
+	readonly onHostCooldown: (host: string, untilMs: number) => void;
+	readonly onFailed: (code: string, url: string) => void;
+}
+
+type Mutable<T> = {-readonly [K in keyof T]: T[K]};
+
+/** Errors a retry cannot fix. */
+const PERMANENT_HANDLER_CODES = new Set(['ERR_NOT_HTML', 'ERR_NOT_JSON']);
+
+export async function processRequest(
+	deps: ProcessDeps,
+	request: StoredRequest,
+	session: Session,
+	complete: (completion: Completion) => void,
+): Promise<void> {
+	let throttleResult: 'ok' | 'rate-limited' | 'error' | 'cancelled' = 'ok';
+	try {
+		try {
+			await deps.pool.prepare(session);
+		} catch (error) {
+			// The pool disabled or is re-trying the session; the request waits for another one.
+			deps.log.warn(describeError(error).message);
+			throttleResult = 'cancelled';
+			complete({kind: 'release', requestId: request.id, retryAt: 0});
+			return;
+		}
+		throttleResult = await fetchAndHandle(deps, request, session, complete);
+	} finally {
+		deps.pool.release(session);
+		deps.throttle.release(request.host, throttleResult);
+	}
+}
+
+async function fetchAndHandle(
+	deps: ProcessDeps,
+	request: StoredRequest,
+	session: Session,
+	complete: (completion: Completion) => void,
+): Promise<'ok' | 'rate-limited' | 'error'> {
+	const route = deps.routes.get(request.label ?? 'default');
+	const retry = route?.retry ?? deps.defaultRetry;
+	const parts = deps.pool.requestParts(session);
+	const info: RequestInfo = {
+		id: request.id,
+		url: request.url,
+		uniqueKey: request.uniqueKey,
+		label: request.label,
+		userData: request.userData,
+		depth: request.depth,
+		retryCount: request.retryCount,
+	};
+
+	let result: FetchResult | undefined;
+	let fetchError: unknown;
+	try {
+		result = await fetchPage(request.url, {
+			...deps.fetchOptions,
+			method: request.method,
+			headers: {...parts.headers, ...request.headers},
+			credentialHeaders: parts.credentialHeaders,
+			jar: parts.jar,
+			sessionToken: parts.sessionToken,
+		});
+	} catch (error) {
+		fetchError = error;
+	}
+
+	const outcome: Mutable<Outcome> = {url: request.url, redirects: [], hasSession: deps.hasLogin, sessionWasValid: deps.hasLogin};
+	let parsed: ParsedBody | undefined;
+	if (result) {
+		deps.stats.response(request.host, result.status, result.body.length);
+		await deps.pool.afterResponse(session, {setCookie: result.headers['set-cookie'] !== undefined, status: result.status});
+		parsed = new ParsedBody(result, request.url);
+		Object.assign(outcome, {
+			status: result.status,
+			headers: result.headers,
+			url: result.url,
+			redirects: result.redirects,
+			loginUrl: deps.loginUrl,
+			deletedAuthCookie: deps.hasLogin && result.deletedCookies.some((name) => session.authCookieNames.has(name)),
+			isLoggedOutPage: await isLoggedOutPage(deps, info, parsed),
+		});
+	} else {
+		deps.stats.networkError(request.host);
+		const {code} = describeError(fetchError);
+		const networkCode = networkCodeOf(fetchError);
+		outcome.error = {code, ...(networkCode ? {networkCode} : {})};
+	}
+
+	let verdict = judge(outcome, counters(request), retry);
+	if (verdict.kind === 'done' && parsed) {
+		if (!route) {
+			verdict = {kind: 'fail', code: 'ERR_HANDLER', reason: `no route for label '${request.label}'`, retryable: false};
+		} else {
+			const {context, buffers} = createHandlerContext(info, parsed, deps.hasLogin ? session : undefined, deps.log, {
+				maxDepth: deps.definition.maxDepth,
+				crawlerName: deps.definition.name,
+			});
+			try {
+				await route.handler(context);
+				complete({kind: 'done', requestId: request.id, items: buffers.items, enqueued: buffers.enqueued, status: result?.status});
+				return 'ok';
+			} catch (error) {
+				const {code, message} = describeError(error);
+				const isRetryable = (error as {retryable?: unknown}).retryable !== false && !PERMANENT_HANDLER_CODES.has(code);
+				outcome.error = {code: isCrawljarError(error) ? code : 'ERR_HANDLER', retryable: isRetryable};
+				verdict = judge(outcome, counters(request), retry);
+				if (verdict.kind !== 'done') verdict = {...verdict, reason: `handler error: ${message}`} as Verdict;
+			}
+		}
+	}
+	return applyVerdict(deps, request, session, parts.generation, verdict, result?.status, complete);
+}
+
+async function applyVerdict(
+	deps: ProcessDeps,
+	request: StoredRequest,
+	session: Session,
+	generation: number,
+	verdict: Verdict,
+	status: number | undefined,
+	complete: (completion: Completion) => void,
+): Promise<'ok' | 'rate-limited' | 'error'> {
+	const now = deps.now();
+	switch (verdict.kind) {
+		case 'done':
+			// A 'done' verdict without a body cannot happen (a network error is never done).
+			complete({kind: 'release', requestId: request.id, retryAt: now});
+			return 'ok';
+		case 'relogin': {
+			deps.stats.retry(request.host, 'relogin');
+			try {
+				await deps.pool.relogin(session, generation, verdict.reason);
+			} catch (error) {
+				deps.log.warn(describeError(error).message);
+			}
+			complete({...retryFields(request), retryAt: deps.now(), reloginCount: request.reloginCount + 1, error: verdict.reason});
+			return 'ok';
+		}
+		case 'rate-limited': {
+			deps.stats.retry(request.host, 'rate-limited');
+			if (verdict.hostCooldownMs > 0) deps.onHostCooldown(request.host, now + verdict.hostCooldownMs);
+			if (verdict.deferred) {
+				deps.log.warn(
+					`${request.host} asked to wait ${Math.round(verdict.delayMs / 1000)}s (over maxRetryAfter): ${redactUrl(request.url)} is deferred; the run goes on with other hosts`,
+				);
+			}
+			complete({...retryFields(request), retryAt: now + verdict.delayMs, rateLimitCount: request.rateLimitCount + 1, error: verdict.reason});
+			return 'rate-limited';
+		}
+		case 'retry':
+			deps.stats.retry(request.host, verdict.reason.split(':')[0] ?? 'retry');
+			if (verdict.hostCooldownMs > 0) deps.onHostCooldown(request.host, now + verdict.hostCooldownMs);
+			complete({...retryFields(request), retryAt: now + verdict.delayMs, retryCount: request.retryCount + 1, error: verdict.reason});
+			return 'error';
+		case 'fail':
+			deps.onFailed(verdict.code, request.url);
+			deps.log.warn(`failed ${redactUrl(request.url)}: ${verdict.code}: ${verdict.reason}`);
+			complete({
+				kind: 'failed',
+				requestId: request.id,
+				retryCount: request.retryCount,
+				status,
+				errorCode: verdict.code,
+				error: verdict.reason,
+			});
+			return 'error';
+	}
+}
+
+function counters(request: StoredRequest): {retryCount: number; reloginCount: number; rateLimitCount: number} {
+	return {retryCount: request.retryCount, reloginCount: request.reloginCount, rateLimitCount: request.rateLimitCount};
+}
+
+function retryFields(request: StoredRequest) {
+	return {
+		kind: 'retry' as const,
+		requestId: request.id,
+		retryCount: request.retryCount,
+		reloginCount: request.reloginCount,
+		rateLimitCount: request.rateLimitCount,
+	};
+}
+
+async function isLoggedOutPage(deps: ProcessDeps, request: RequestInfo, parsed: ParsedBody): Promise<boolean> {
+	const predicate = deps.definition.loggedOut;
+	if (!predicate || !deps.hasLogin || parsed.result.status >= 300) return false;
+	try {
+		return Boolean(
+			await predicate({
+				request,
+				response: {status: parsed.result.status, headers: parsed.result.headers, url: parsed.result.url},
+				get body() {
+					return parsed.text;
+				},
+				get $() {
+					return parsed.$;
+				},
+			}),
+		);
+	} catch (error) {
+		deps.log.warn(`loggedOut check threw on ${redactUrl(request.url)} (treated as logged in): ${describeError(error).message}`);
+		return false;
+	}
+}

@@ -1,0 +1,67 @@
+// Turns the runner's counters into the progress snapshot and the stored run summary.
+import type {ProgressSnapshot} from '../output/progress.js';
+import type {HostSummary, RunSummary, SessionSummary} from '../output/summary.js';
+import type {ErrorTally} from '../output/top-errors.js';
+import type {HostThrottle} from '../policy/host-throttle.js';
+import type {SessionPool} from '../sessions/session-pool.js';
+import type {FrontierCounts} from '../store/store.js';
+import type {EngineEnd} from './engine.js';
+import type {RunStats} from './run-stats.js';
+
+export type {ProgressSnapshot};
+
+export interface SummaryInput {
+	readonly runId: number;
+	readonly crawler: string;
+	readonly end: EngineEnd;
+	readonly counts: FrontierCounts;
+	readonly items: number;
+	readonly stats: RunStats;
+	readonly errors: ErrorTally;
+	readonly throttle: HostThrottle;
+	readonly pool: SessionPool;
+	readonly now: number;
+}
+
+export function buildSummary(input: SummaryInput): RunSummary {
+	const {stats, throttle} = input;
+	const durationMs = Math.max(1, input.now - stats.startedAt);
+	const hosts: Record<string, HostSummary> = {};
+	for (const [host, hostStats] of stats.hosts) {
+		const throttleStats = throttle.stats(host);
+		hosts[host] = {
+			requests: hostStats.requests,
+			bytes: hostStats.bytes,
+			retries: hostStats.retries,
+			status401: hostStats.status401,
+			status429: hostStats.status429,
+			cooldownMs: throttleStats.cooldownMs,
+			rate: throttleStats.rateLimit,
+		};
+	}
+	const sessions: Record<string, SessionSummary> = {};
+	for (const session of input.pool.list()) {
+		sessions[session.id] = {
+			requests: session.stats.requests,
+			logins: session.stats.logins,
+			relogins: Math.max(0, session.stats.logins - 1),
+			status401: session.stats.status401,
+		};
+	}
+	const doneThisRun = stats.requestsSent;
+	return {
+		runId: input.runId,
+		crawler: input.crawler,
+		state: input.end.state,
+		startedAt: stats.startedAt,
+		finishedAt: input.now,
+		durationMs,
+		requests: {done: input.counts.done, failed: input.counts.failed, retried: stats.retried},
+		items: input.items,
+		pagesPerSecond: (doneThisRun * 1000) / durationMs,
+		topErrors: input.errors.top(5),
+		hosts,
+		sessions,
+		...(input.end.state === 'finished' ? {} : {stoppedReason: input.end.reason}),
+	};
+}

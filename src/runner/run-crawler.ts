@@ -1,0 +1,221 @@
+// runCrawler: the composition root for one run. It opens the store, resumes or starts a run,
+// builds the session pool and the host throttle, drives the engine and writes the summary.
+import {describeError} from '../errors.js';
+import {validateDefinition} from '../job/schema.js';
+import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
+import {HostThrottle} from '../policy/host-throttle.js';
+import {mergeRetryOptions, resolveRetryOptions, type ResolvedRetryOptions} from '../policy/retry-options.js';
+import {toLoginStrategy} from '../sessions/login/login-strategy.js';
+import {SessionPool} from '../sessions/session-pool.js';
+import {openStore} from '../store/open-store.js';
+import type {Store} from '../store/store.js';
+import {ErrorTally} from '../output/top-errors.js';
+import type {RunSummary} from '../output/summary.js';
+import {Engine} from './engine.js';
+import {RunStats} from './run-stats.js';
+import {acquireRunLock} from './run-lock.js';
+import {prepareRun} from './prepare-run.js';
+import {buildSummary, type ProgressSnapshot} from './progress-snapshot.js';
+import {createRateMeter} from '../output/rate-meter.js';
+import {resolveKey} from '../sessions/crypto.js';
+
+export interface RunOptions {
+	/** @default process.env.CRAWLJAR_STORAGE ?? './storage' */
+	readonly storageDir?: string;
+	/** Start a new run even if the last one is unfinished (sessions are kept). */
+	readonly fresh?: boolean;
+	/** Put the last run's failed requests back in the queue and continue it. */
+	readonly retryFailed?: boolean;
+	readonly concurrency?: number;
+	readonly maxRequests?: number;
+	/** Aborting stops the run gracefully (in-flight requests finish, bounded). */
+	readonly signal?: AbortSignal;
+	/** Aborting stops at once: buffered results are written, in-flight requests retried on resume. */
+	readonly forceSignal?: AbortSignal;
+	/** @default 10_000 */
+	readonly stopGraceMs?: number;
+	readonly log?: Logger;
+	/** Called about once a second while the run goes. */
+	readonly onProgress?: (snapshot: ProgressSnapshot) => void;
+	/** Use this store instead of the SQLite file under storageDir (the caller closes it). */
+	readonly store?: Store;
+	/** Session encryption key (default: CRAWLJAR_SECRET or the key file). */
+	readonly secretKey?: Buffer;
+}
+
+const silentLog: Logger = {info() {}, warn() {}, error() {}};
+
+export async function runCrawler(definitionInput: CrawlerDefinition, options: RunOptions = {}): Promise<RunSummary> {
+	const definition = validateDefinition(definitionInput, `crawler '${(definitionInput as {name?: string}).name ?? '?'}'`);
+	const log = options.log ?? silentLog;
+	const now = Date.now;
+	const storageDir = options.storageDir ?? process.env.CRAWLJAR_STORAGE ?? './storage';
+	const store = options.store ?? openStore(storageDir, definition.name);
+	let releaseLock: (() => Promise<void>) | undefined;
+	try {
+		releaseLock = await acquireRunLock(store, definition.name, now());
+		const run = await prepareRun(store, definition, {fresh: options.fresh ?? false, retryFailed: options.retryFailed ?? false, now, log});
+		const stats = new RunStats(now());
+		const errors = new ErrorTally();
+		const login = definition.login ? toLoginStrategy(definition.login) : undefined;
+		const firstUrl = typeof definition.startUrls[0] === 'string' ? definition.startUrls[0] : definition.startUrls[0]!.url;
+		const pool = new SessionPool({
+			accounts: definition.accounts ?? [],
+			...(login ? {login} : {}),
+			...definition.sessions,
+			baseUrl: firstUrl,
+			fetchDefaults: fetchDefaults(definition),
+			allowInsecureLogin: definition.allowInsecureLogin ?? false,
+			store,
+			key: options.secretKey ?? resolveKey({storageDir}),
+			log,
+		});
+		await pool.init();
+		const throttle = new HostThrottle({
+			defaults: {
+				maxConcurrency: definition.hosts?.maxConcurrency ?? 4,
+				...(definition.hosts?.maxRequestsPerSecond ? {maxRequestsPerSecond: definition.hosts.maxRequestsPerSecond} : {}),
+			},
+			hosts: definition.hosts?.overrides ?? [],
+		});
+		const savedHosts = await store.getMeta('hosts');
+		if (savedHosts) throttle.restore(JSON.parse(savedHosts));
+
+		const defaultRetry = resolveRetryOptions(definition.retry ?? {});
+		const engine = new Engine(
+			{
+				definition,
+				store,
+				pool,
+				throttle,
+				routes: resolveRoutes(definition, defaultRetry),
+				loginUrl: login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined,
+				hasLogin: Boolean(login),
+				fetchOptions: fetchDefaults(definition),
+				log,
+				stats,
+				now,
+				defaultRetry,
+				onHostCooldown: (host, untilMs) => {
+					throttle.cooldown(host, untilMs);
+					store.setMeta('hosts', JSON.stringify(throttle.snapshot())).catch((error: unknown) => {
+						log.warn(`could not persist host cooldowns: ${describeError(error).message}`);
+					});
+				},
+				onFailed: (code, url) => errors.add(code, url),
+			},
+			{
+				concurrency: options.concurrency ?? definition.concurrency ?? 10,
+				maxRequests: options.maxRequests ?? definition.maxRequests,
+				stopGraceMs: options.stopGraceMs ?? 10_000,
+				now,
+			},
+		);
+
+		const onStop = () => engine.stop('stopped by signal');
+		options.signal?.addEventListener('abort', onStop, {once: true});
+		if (options.signal?.aborted) onStop();
+		const progressTimer = options.onProgress ? startProgress(store, run.id, stats, engine, pool, throttle, options.onProgress) : undefined;
+
+		let end;
+		try {
+			end = options.forceSignal
+				? await Promise.race([engine.run(run.id), whenForced(options.forceSignal, engine)])
+				: await engine.run(run.id);
+		} finally {
+			if (progressTimer) clearInterval(progressTimer);
+			options.signal?.removeEventListener('abort', onStop);
+		}
+		const counts = await store.counts(run.id);
+		const summary = buildSummary({
+			runId: run.id,
+			crawler: definition.name,
+			end,
+			counts,
+			items: await store.itemCount(run.id),
+			stats,
+			errors,
+			throttle,
+			pool,
+			now: now(),
+		});
+		await store.setRunState(run.id, end.state === 'finished' ? 'finished' : end.state === 'aborted' ? 'aborted' : 'stopped', now(), summary);
+		return summary;
+	} finally {
+		await releaseLock?.().catch(() => {});
+		if (!options.store) await store.close();
+	}
+}
+
+function fetchDefaults(definition: CrawlerDefinition) {
+	return {
+		headers: definition.headers ?? {},
+		maxBodyBytes: definition.maxBodyBytes ?? 10 * 1024 * 1024,
+		maxRedirects: definition.maxRedirects ?? 10,
+		...(definition.timeouts ? {timeouts: definition.timeouts} : {}),
+		useHeaderGenerator: definition.useHeaderGenerator ?? true,
+	};
+}
+
+function resolveRoutes(definition: CrawlerDefinition, defaultRetry: ResolvedRetryOptions) {
+	const routes = new Map<string, {handler: RouteHandler; retry: ResolvedRetryOptions}>();
+	for (const [label, route] of Object.entries(definition.routes)) {
+		if (typeof route === 'function') routes.set(label, {handler: route, retry: defaultRetry});
+		else routes.set(label, {handler: route.handler, retry: route.retry ? mergeRetryOptions(defaultRetry, route.retry) : defaultRetry});
+	}
+	return routes;
+}
+
+function whenForced(signal: AbortSignal, engine: Engine) {
+	return new Promise<{state: 'stopped'; reason: string}>((resolve) => {
+		const onForce = () => {
+			engine.stop('forced stop');
+			void engine.flushNow().then(() => resolve({state: 'stopped', reason: 'forced stop (in-flight requests are retried on resume)'}));
+		};
+		if (signal.aborted) onForce();
+		else signal.addEventListener('abort', onForce, {once: true});
+	});
+}
+
+function startProgress(
+	store: Store,
+	runId: number,
+	stats: RunStats,
+	engine: Engine,
+	pool: SessionPool,
+	throttle: HostThrottle,
+	onProgress: (snapshot: ProgressSnapshot) => void,
+): NodeJS.Timeout {
+	const meter = createRateMeter(10_000);
+	let lastSent = stats.requestsSent;
+	let isBusy = false;
+	const timer = setInterval(() => {
+		if (isBusy) return;
+		isBusy = true;
+		meter.mark(stats.requestsSent - lastSent);
+		lastSent = stats.requestsSent;
+		store
+			.counts(runId)
+			.then((counts) => {
+				const now = Date.now();
+				onProgress({
+					done: counts.done,
+					pending: counts.pending,
+					inflight: engine.inFlight,
+					failed: counts.failed,
+					items: stats.items,
+					retries: stats.retried,
+					elapsedMs: now - stats.startedAt,
+					pagesPerSecond: meter.perSecond(),
+					sessions: pool.stateCounts(),
+					coolingHosts: throttle.snapshot().filter((host) => (host.cooldownUntil ?? 0) > now).length,
+				});
+			})
+			.catch(() => {})
+			.finally(() => {
+				isBusy = false;
+			});
+	}, 1_000);
+	timer.unref();
+	return timer;
+}

@@ -1,0 +1,41 @@
+// Fire times of one schedule. croner computes them; its own timers never run (the scheduler
+// drives injected timers), so a fake clock sees the same times as the real one.
+import {Cron} from 'croner';
+import {CrawljarError} from '../errors.js';
+import {cronProblem, timezoneProblem, type NormalizedSchedule} from './schedule-options.js';
+
+export class FireTimes {
+	readonly #cron: Cron;
+
+	/** Throws ERR_SCHEDULE naming the crawler and field: schedules given from code skip the definition check. */
+	constructor(name: string, schedule: NormalizedSchedule) {
+		const {cron, timezone} = schedule;
+		const zoneProblem = timezone === undefined ? undefined : timezoneProblem(timezone);
+		if (zoneProblem !== undefined) {
+			throw new CrawljarError('ERR_SCHEDULE', `${name}: schedule.timezone: invalid timezone '${timezone}': ${zoneProblem}`);
+		}
+		const problem = cronProblem(cron, timezone);
+		if (problem !== undefined) {
+			throw new CrawljarError('ERR_SCHEDULE', `${name}: schedule.cron: invalid cron expression '${cron}': ${problem}`);
+		}
+		this.#cron = new Cron(cron, {paused: true, ...(timezone === undefined ? {} : {timezone})});
+	}
+
+	/** The first fire strictly after `afterMs`, or undefined when the pattern never matches again. */
+	next(afterMs: number): number | undefined {
+		return this.#cron.nextRun(new Date(afterMs))?.getTime();
+	}
+
+	/** The next `count` fires after `afterMs` (fewer if the pattern runs out). */
+	upcoming(afterMs: number, count: number): Date[] {
+		const fires: Date[] = [];
+		let from = afterMs;
+		while (fires.length < count) {
+			const at = this.next(from);
+			if (at === undefined) break;
+			fires.push(new Date(at));
+			from = at;
+		}
+		return fires;
+	}
+}

@@ -1,0 +1,157 @@
+// Form login (issue 3 item 1): GET the login page with the session's jar, pick the form, copy
+// what a browser would submit (hidden CSRF inputs included), fill the fields, submit with the
+// form's own method, enctype and action, and judge success. Redirects are followed by fetchPage
+// with the jar applied on every hop, so every Set-Cookie along the way is kept.
+import {randomBytes} from 'node:crypto';
+import type {CheerioAPI} from 'cheerio';
+import type {Account, Session} from '../session.js';
+import {assertSecureTransport, type HttpResponse} from '../session-http.js';
+import {bearerHeaders, loginFailed, type LoginContext, type LoginStrategy} from './login-strategy.js';
+
+export interface FormSuccessContext {
+	readonly response: HttpResponse;
+	readonly $: CheerioAPI;
+	readonly session: Session;
+	readonly account: Account;
+}
+
+/**
+ * How to tell a successful login. `cookie`: the jar holds a cookie of that name; `urlNot`: the
+ * final URL does not contain the string; `selector`: the page has a match; a function decides alone.
+ * The object forms also fail on a 4xx/5xx response.
+ */
+export type FormLoginSuccess =
+	| {readonly cookie: string}
+	| {readonly urlNot: string}
+	| {readonly selector: string}
+	| ((context: FormSuccessContext) => boolean | Promise<boolean>);
+
+export interface FormLoginOptions {
+	/** The login page: absolute, or relative to the crawler's first start URL. */
+	readonly url: string;
+	/** The values to type in, by input name; hidden inputs are copied from the page. */
+	readonly fields: (context: {account: Account}) => Record<string, string>;
+	/** @default the first form that has an `input[type=password]` */
+	readonly formSelector?: string;
+	/** @default the response is not 4xx/5xx and has no form with a password field */
+	readonly success?: FormLoginSuccess;
+	/** Submit over plain http to a non-loopback host. @default false */
+	readonly allowInsecureLogin?: boolean;
+}
+
+const PASSWORD_FORM = 'form:has(input[type=password])';
+
+export function formLogin(options: FormLoginOptions): LoginStrategy {
+	return {
+		kind: 'form',
+		loginUrl: options.url,
+		...(options.allowInsecureLogin === undefined ? {} : {allowInsecureLogin: options.allowInsecureLogin}),
+		login: (context) => submitLoginForm(options, context),
+		credentialHeaders: bearerHeaders,
+	};
+}
+
+async function submitLoginForm(options: FormLoginOptions, context: LoginContext): Promise<void> {
+	const {account, http} = context;
+	const page = await http.get(options.url);
+	if (page.status >= 400) throw loginFailed(account, `${page.status} from ${pathOf(page.url)}`);
+	const $ = page.$;
+	const form = (options.formSelector ? $(options.formSelector) : $(PASSWORD_FORM)).first();
+	if (form.length === 0) {
+		const wanted = options.formSelector ? `no form matches '${options.formSelector}'` : 'no form with a password field';
+		throw loginFailed(account, `${wanted} at ${pathOf(page.url)}`);
+	}
+
+	const pairs = fillFields(successfulControls($, form), options.fields({account}));
+	const action = new URL(form.attr('action') || page.url, page.url).href;
+	const method = (form.attr('method') ?? 'get').toUpperCase() === 'POST' ? 'POST' : 'GET';
+	const enctype = (form.attr('enctype') ?? '').toLowerCase();
+	let response: HttpResponse;
+	if (method === 'GET') {
+		// A GET form puts the password in the URL: the transport check applies to it too.
+		assertSecureTransport(action, account.username, options.allowInsecureLogin === true);
+		const target = new URL(action);
+		target.search = new URLSearchParams(pairs).toString();
+		response = await http.get(target.href);
+	} else if (enctype === 'multipart/form-data') {
+		const boundary = `----crawljar${randomBytes(12).toString('hex')}`;
+		response = await http.post(action, {
+			body: multipartBody(pairs, boundary),
+			headers: {'content-type': `multipart/form-data; boundary=${boundary}`},
+		});
+	} else {
+		response = await http.post(action, {
+			body: new URLSearchParams(pairs).toString(),
+			headers: {'content-type': 'application/x-www-form-urlencoded'},
+		});
+	}
+
+	const failure = await judgeLogin(options.success, response, context);
+	if (failure) throw loginFailed(account, failure);
+}
+
+/** What a browser submits for the form, in document order (issue 3 item 1: hidden inputs included). */
+function successfulControls($: CheerioAPI, form: ReturnType<CheerioAPI>): Array<[string, string]> {
+	const pairs: Array<[string, string]> = [];
+	let hasSubmitter = false;
+	form.find('input, select, textarea, button').each((_, element) => {
+		const control = $(element);
+		const name = control.attr('name');
+		if (!name || control.is('[disabled]')) return;
+		const tag = (element as {tagName?: string}).tagName?.toLowerCase() ?? '';
+		const type = (control.attr('type') ?? (tag === 'button' ? 'submit' : 'text')).toLowerCase();
+		if (tag === 'select') {
+			const selected = control.find('option[selected]').first();
+			const option = selected.length > 0 ? selected : control.find('option').first();
+			if (option.length > 0) pairs.push([name, option.attr('value') ?? option.text()]);
+		} else if (tag === 'textarea') {
+			pairs.push([name, control.text()]);
+		} else if (type === 'checkbox' || type === 'radio') {
+			if (control.is('[checked]')) pairs.push([name, control.attr('value') ?? 'on']);
+		} else if (type === 'submit') {
+			// The first named submit button counts as the one clicked (some frameworks require it).
+			if (!hasSubmitter) pairs.push([name, control.attr('value') ?? '']);
+			hasSubmitter = true;
+		} else if (type !== 'button' && type !== 'reset' && type !== 'file' && type !== 'image') {
+			pairs.push([name, control.attr('value') ?? '']);
+		}
+	});
+	return pairs;
+}
+
+/** The user's fields replace the page's value for the same name, or are appended. */
+function fillFields(pairs: Array<[string, string]>, fields: Record<string, string>): Array<[string, string]> {
+	const result = [...pairs];
+	for (const [name, value] of Object.entries(fields)) {
+		const index = result.findIndex(([existing]) => existing === name);
+		if (index === -1) result.push([name, value]);
+		else result[index] = [name, value];
+	}
+	return result;
+}
+
+function multipartBody(pairs: Array<[string, string]>, boundary: string): Buffer {
+	const escape = (name: string) => name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+	const parts = pairs.map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${escape(name)}"\r\n\r\n${value}\r\n`);
+	return Buffer.from(`${parts.join('')}--${boundary}--\r\n`, 'utf8');
+}
+
+/** The reason the login failed, or undefined when it succeeded. */
+async function judgeLogin(success: FormLoginSuccess | undefined, response: HttpResponse, context: LoginContext): Promise<string | undefined> {
+	if (typeof success === 'function') {
+		const isSuccess = await success({response, $: response.$, session: context.session, account: context.account});
+		return isSuccess ? undefined : `the success check returned false (${response.status} from ${pathOf(response.url)})`;
+	}
+	if (response.status >= 400) return `${response.status} from ${pathOf(response.url)}`;
+	if (success === undefined) {
+		return response.$(PASSWORD_FORM).length > 0 ? 'the login form came back: wrong credentials or a stale CSRF token' : undefined;
+	}
+	if ('cookie' in success) return context.session.hasCookie(success.cookie) ? undefined : `the cookie '${success.cookie}' was not set`;
+	if ('urlNot' in success) return response.url.includes(success.urlNot) ? `still at ${pathOf(response.url)} after submitting the form` : undefined;
+	return response.$(success.selector).length > 0 ? undefined : `'${success.selector}' is not on the page after submitting the form`;
+}
+
+/** The path alone: a query string may carry the submitted fields. */
+function pathOf(url: string): string {
+	return new URL(url).pathname;
+}

@@ -1,0 +1,126 @@
+// Token login (issue 3 item 2): POST JSON credentials, read the tokens by path, send the access
+// token as `Authorization: Bearer …`, renew it shortly before it expires (or after a 401) with
+// the refresh token. A rotated refresh token replaces the old one; the pool persists the session
+// before the new tokens are used, so a crash right after a rotation loses nothing.
+import {CrawljarError} from '../../errors.js';
+import type {Account, Session} from '../session.js';
+import type {HttpResponse} from '../session-http.js';
+import {loginFailed, type LoginContext, type LoginStrategy} from './login-strategy.js';
+import {readPath, resolveExpiresAt} from './token-expiry.js';
+
+export interface TokenPaths {
+	/** Dot path of the access token in the JSON response, e.g. `data.access_token`. */
+	readonly accessToken?: string;
+	/** Dot path of the refresh token; absent in a refresh response ⇒ the old one stays valid. */
+	readonly refreshToken?: string;
+	/** Dot path of the expiry: lifetime in seconds (see expiresInUnit), epoch s/ms, or an ISO date; else the JWT `exp`. */
+	readonly expiresIn?: string;
+}
+
+export interface TokenLoginOptions extends TokenPaths {
+	/** The token endpoint: absolute, or relative to the crawler's first start URL. */
+	readonly url: string;
+	/** The JSON body of the login request. */
+	readonly body: (context: {account: Account}) => unknown;
+	readonly accessToken: string;
+	/** Unit of a lifetime (a number below 10^9). @default 's' */
+	readonly expiresInUnit?: 's' | 'ms';
+	/** @default 'authorization' */
+	readonly header?: string;
+	/** Prefix of the header value; '' sends the bare token. @default 'Bearer' */
+	readonly scheme?: string;
+	/** Renewal with the refresh token; without it, an expired token means a full login. */
+	readonly refresh?: TokenPaths & {
+		readonly url: string;
+		readonly body: (context: {refreshToken: string; account: Account}) => unknown;
+	};
+	/** Renew this long before expiry (capped at half the token's lifetime). @default 30_000 */
+	readonly refreshSkewMs?: number;
+	/** Extra headers for the login and refresh requests (an API key…). */
+	readonly headers?: Readonly<Record<string, string>>;
+	/** Send credentials over plain http to a non-loopback host. @default false */
+	readonly allowInsecureLogin?: boolean;
+}
+
+export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
+	const header = (options.header ?? 'authorization').toLowerCase();
+	const scheme = options.scheme ?? 'Bearer';
+	const skewMs = options.refreshSkewMs ?? 30_000;
+	const refresh = options.refresh;
+	return {
+		kind: 'token',
+		...(options.allowInsecureLogin === undefined ? {} : {allowInsecureLogin: options.allowInsecureLogin}),
+		async login(context) {
+			const response = await post(context, options.url, options.body({account: context.account}));
+			if (response.status >= 400) throw loginFailed(context.account, `${response.status} from ${pathOf(response.url)}`);
+			storeTokens(context, response, options, undefined, (reason) => loginFailed(context.account, reason));
+		},
+		...(refresh
+			? {
+					async refresh(context: LoginContext) {
+						const refreshToken = context.session.tokens?.refreshToken;
+						const fail = (reason: string) =>
+							new CrawljarError('LOGIN_FAILED', `token refresh failed for account '${context.account.username}': ${reason}`);
+						if (!refreshToken) throw fail('no refresh token');
+						const response = await post(context, refresh.url, refresh.body({refreshToken, account: context.account}));
+						if (response.status >= 400) throw fail(`${response.status} from ${pathOf(response.url)}`);
+						const paths: TokenPaths = {
+							accessToken: refresh.accessToken ?? options.accessToken,
+							...pick('refreshToken', refresh.refreshToken ?? options.refreshToken),
+							...pick('expiresIn', refresh.expiresIn ?? options.expiresIn),
+						};
+						storeTokens(context, response, {...options, ...paths}, refreshToken, fail);
+					},
+				}
+			: {}),
+		needsRefresh(session: Session, now: number): boolean {
+			const tokens = session.tokens;
+			if (!tokens) return true;
+			if (tokens.expiresAt === undefined) return false;
+			// A token living 2 s with a 30 s skew would be renewed forever: cap at half its life.
+			const lifetimeMs = tokens.obtainedAt === undefined ? Infinity : tokens.expiresAt - tokens.obtainedAt;
+			return now >= tokens.expiresAt - Math.min(skewMs, lifetimeMs / 2);
+		},
+		credentialHeaders(session: Session): Record<string, string> {
+			const token = session.tokens?.accessToken;
+			if (token === undefined) return {};
+			return {[header]: scheme ? `${scheme} ${token}` : token};
+		},
+	};
+}
+
+async function post(context: LoginContext, url: string, body: unknown): Promise<HttpResponse> {
+	return context.http.post(url, {json: body, headers: {accept: 'application/json'}});
+}
+
+function storeTokens(
+	context: LoginContext,
+	response: HttpResponse,
+	options: TokenPaths & {readonly accessToken: string; readonly expiresInUnit?: 's' | 'ms'},
+	previousRefreshToken: string | undefined,
+	fail: (reason: string) => Error,
+): void {
+	let body: unknown;
+	try {
+		body = JSON.parse(response.body);
+	} catch {
+		throw fail(`the response from ${pathOf(response.url)} is not JSON`);
+	}
+	const accessToken = readPath(body, options.accessToken);
+	if (typeof accessToken !== 'string' || accessToken === '') {
+		throw fail(`no access token at '${options.accessToken}' in the response from ${pathOf(response.url)}`);
+	}
+	const rawRefresh = options.refreshToken === undefined ? undefined : readPath(body, options.refreshToken);
+	const refreshToken = typeof rawRefresh === 'string' && rawRefresh !== '' ? rawRefresh : previousRefreshToken;
+	const now = context.now();
+	const rawExpiry = options.expiresIn === undefined ? undefined : readPath(body, options.expiresIn);
+	context.session.setToken({accessToken, refreshToken, expiresAt: resolveExpiresAt(rawExpiry, accessToken, now, options.expiresInUnit)}, now);
+}
+
+function pick<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+	return value === undefined ? {} : ({[key]: value} as Record<K, string>);
+}
+
+function pathOf(url: string): string {
+	return new URL(url).pathname;
+}

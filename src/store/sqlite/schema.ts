@@ -1,0 +1,88 @@
+// The SQLite schema and its migrations, versioned by `PRAGMA user_version`.
+// Append a migration for every change; never edit one that has shipped (old files replay them).
+import type Database from 'better-sqlite3';
+import {CrawljarError} from '../../errors.js';
+
+const migrations: readonly string[] = [
+	// 1: initial schema.
+	`
+	CREATE TABLE runs (
+		id INTEGER PRIMARY KEY,
+		state TEXT NOT NULL,
+		started_at INTEGER NOT NULL,
+		finished_at INTEGER,
+		summary TEXT
+	);
+
+	CREATE TABLE requests (
+		id INTEGER PRIMARY KEY,
+		run_id INTEGER NOT NULL REFERENCES runs (id),
+		unique_key TEXT NOT NULL,
+		url TEXT NOT NULL,
+		method TEXT NOT NULL,
+		label TEXT,
+		user_data TEXT NOT NULL,
+		headers TEXT,
+		depth INTEGER NOT NULL,
+		retry_count INTEGER NOT NULL DEFAULT 0,
+		relogin_count INTEGER NOT NULL DEFAULT 0,
+		ratelimit_count INTEGER NOT NULL DEFAULT 0,
+		state TEXT NOT NULL DEFAULT 'pending',
+		retry_at INTEGER NOT NULL DEFAULT 0,
+		host TEXT NOT NULL,
+		status INTEGER,
+		error_code TEXT,
+		error TEXT,
+		UNIQUE (run_id, unique_key)
+	);
+	-- Leasing walks this index in (retry_at, id) order: the rowid is its implicit last column.
+	CREATE INDEX requests_lease ON requests (run_id, state, retry_at);
+
+	CREATE TABLE items (
+		id INTEGER PRIMARY KEY,
+		run_id INTEGER NOT NULL REFERENCES runs (id),
+		request_id INTEGER,
+		data TEXT NOT NULL
+	);
+	-- Export pages through a run's items by id; also serves itemCount.
+	CREATE INDEX items_run ON items (run_id, id);
+
+	CREATE TABLE sessions (
+		id TEXT PRIMARY KEY,
+		account TEXT NOT NULL,
+		state TEXT NOT NULL,
+		meta TEXT NOT NULL,
+		secret TEXT NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+
+	CREATE TABLE meta (
+		key TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);
+	`,
+];
+
+/** The schema version this build writes. */
+export const schemaVersion = migrations.length;
+
+/** Brings a database up to `schemaVersion`; each step in its own IMMEDIATE transaction so two processes cannot both apply it. */
+export function migrate(db: Database.Database, file: string): void {
+	const step = db.transaction((): boolean => {
+		const current = db.pragma('user_version', {simple: true}) as number;
+		if (current > migrations.length) {
+			throw new CrawljarError(
+				'ERR_STORAGE',
+				`${file} has schema version ${current}, newer than this crawljar supports (${migrations.length}); upgrade crawljar`,
+			);
+		}
+		const migration = migrations[current];
+		if (migration === undefined) return false;
+		db.exec(migration);
+		db.pragma(`user_version = ${current + 1}`);
+		return true;
+	});
+	while (step.immediate()) {
+		// One migration per transaction until none is left.
+	}
+}

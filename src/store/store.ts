@@ -1,0 +1,143 @@
+// The one persistence interface. The runner sees only this; SQLite (embedded default) and,
+// later, PostgreSQL implement it and pass the same contract suite (test/store/contract.ts).
+// Every method is async so a networked engine fits; the SQLite engine answers synchronously.
+
+export type RequestState = 'pending' | 'inflight' | 'done' | 'failed';
+
+/** A request as the frontier stores it. */
+export interface StoredRequest {
+	readonly id: number;
+	readonly runId: number;
+	readonly url: string;
+	readonly uniqueKey: string;
+	readonly method: string;
+	readonly label: string | undefined;
+	readonly userData: Record<string, unknown>;
+	readonly headers: Record<string, string> | undefined;
+	readonly depth: number;
+	/** Failed attempts so far (network, 5xx, handler errors). */
+	readonly retryCount: number;
+	/** Re-logins and rate-limit waits: bounded separately, not counted as failures. */
+	readonly reloginCount: number;
+	readonly rateLimitCount: number;
+	readonly host: string;
+}
+
+/** A request to add to the frontier (deduped by uniqueKey within the run). */
+export interface NewRequest {
+	readonly url: string;
+	readonly uniqueKey: string;
+	readonly method?: string;
+	readonly label?: string | undefined;
+	readonly userData?: Record<string, unknown>;
+	readonly headers?: Record<string, string> | undefined;
+	readonly depth: number;
+}
+
+/**
+ * What became of one leased request. Applied atomically: a `done` completion marks the request
+ * done, writes its items and enqueues its new requests in ONE transaction (exactly-once results).
+ */
+export type Completion =
+	| {
+			readonly kind: 'done';
+			readonly requestId: number;
+			readonly items: readonly unknown[];
+			readonly enqueued: readonly NewRequest[];
+			readonly status: number | undefined;
+	  }
+	| {
+			readonly kind: 'retry';
+			readonly requestId: number;
+			/** Epoch ms before which the request must not be leased again. */
+			readonly retryAt: number;
+			readonly retryCount: number;
+			readonly reloginCount: number;
+			readonly rateLimitCount: number;
+			readonly error: string | undefined;
+	  }
+	| {
+			readonly kind: 'failed';
+			readonly requestId: number;
+			readonly retryCount: number;
+			readonly status: number | undefined;
+			readonly errorCode: string;
+			readonly error: string;
+	  }
+	/** Hand an in-flight request back untouched (graceful stop, host cooldown). */
+	| {readonly kind: 'release'; readonly requestId: number; readonly retryAt: number};
+
+export type RunState = 'running' | 'stopped' | 'finished' | 'aborted';
+
+export interface RunRecord {
+	readonly id: number;
+	readonly state: RunState;
+	readonly startedAt: number;
+	readonly finishedAt: number | undefined;
+	readonly summary: unknown;
+}
+
+export interface FrontierCounts {
+	readonly pending: number;
+	readonly inflight: number;
+	readonly done: number;
+	readonly failed: number;
+}
+
+export interface FailedRequest {
+	readonly id: number;
+	readonly url: string;
+	readonly label: string | undefined;
+	readonly status: number | undefined;
+	readonly errorCode: string;
+	readonly error: string;
+	readonly retryCount: number;
+}
+
+/** A persisted session. `secret` is opaque to the store (already encrypted by sessions/). */
+export interface StoredSession {
+	readonly id: string;
+	readonly account: string;
+	readonly state: string;
+	/** Non-secret metadata (cookie names and expiries, token expiry, stats) for `sessions ls`. */
+	readonly meta: Record<string, unknown>;
+	/** Encrypted blob: cookie jar, tokens, credentials. */
+	readonly secret: string;
+	readonly updatedAt: number;
+}
+
+export interface Store {
+	/** The newest run, whatever its state. */
+	latestRun(): Promise<RunRecord | undefined>;
+	listRuns(limit: number): Promise<RunRecord[]>;
+	createRun(now: number): Promise<RunRecord>;
+	setRunState(runId: number, state: RunState, now: number, summary?: unknown): Promise<void>;
+
+	/** Adds requests that are new to this run; returns how many were new. */
+	addRequests(runId: number, requests: readonly NewRequest[]): Promise<number>;
+	/** Moves up to `limit` pending requests whose retryAt <= now to in-flight, oldest first. */
+	lease(runId: number, limit: number, now: number): Promise<StoredRequest[]>;
+	/** Applies completions; each one atomically, the batch in one transaction. */
+	commit(runId: number, completions: readonly Completion[]): Promise<void>;
+	/** Resume after a crash: every in-flight request becomes pending again, due now. */
+	releaseInflight(runId: number): Promise<number>;
+	/** Failed requests back to pending (retry counters reset). */
+	requeueFailed(runId: number): Promise<number>;
+	/** Earliest retryAt of a pending request, if any. */
+	nextDueAt(runId: number): Promise<number | undefined>;
+	counts(runId: number): Promise<FrontierCounts>;
+	itemCount(runId: number): Promise<number>;
+	/** Streams the items of a run in commit order. */
+	items(runId: number): AsyncIterable<unknown>;
+	failedRequests(runId: number, limit: number): Promise<FailedRequest[]>;
+
+	loadSessions(): Promise<StoredSession[]>;
+	saveSession(session: StoredSession): Promise<void>;
+	deleteSessions(id?: string): Promise<number>;
+
+	/** Small persistent key/value state: host cooldowns, last schedule fire, … */
+	getMeta(key: string): Promise<string | undefined>;
+	setMeta(key: string, value: string): Promise<void>;
+
+	close(): Promise<void>;
+}

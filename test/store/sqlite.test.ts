@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {after, describe, test} from 'node:test';
+import Database from 'better-sqlite3';
+import {CrawljarError} from '../../src/errors.js';
+import {schemaVersion} from '../../src/store/sqlite/schema.js';
+import {SqliteStore} from '../../src/store/sqlite/sqlite-store.js';
+import {storeContract} from './contract.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crawljar-sqlite-'));
+after(() => fs.rmSync(tmp, {recursive: true, force: true}));
+
+let fileCount = 0;
+function tempFile(): string {
+	return path.join(tmp, `store-${++fileCount}`, 'crawler.sqlite');
+}
+
+function mode(file: string): number {
+	return fs.statSync(file).mode & 0o777;
+}
+
+function isStorageError(error: unknown, ...fragments: string[]): boolean {
+	return error instanceof CrawljarError && error.code === 'ERR_STORAGE' && fragments.every((part) => error.message.includes(part));
+}
+
+storeContract('sqlite :memory:', async () => SqliteStore.open(':memory:'));
+storeContract('sqlite file', async () => SqliteStore.open(tempFile()));
+
+describe('SqliteStore', () => {
+	test('a reopened file has everything the last process wrote', async () => {
+		const file = tempFile();
+		const first = SqliteStore.open(file);
+		const run = await first.createRun(1000);
+		await first.addRequests(run.id, [
+			{url: 'https://example.com/a', uniqueKey: 'a', depth: 0},
+			{url: 'https://example.com/b', uniqueKey: 'b', depth: 0},
+			{url: 'https://example.com/c', uniqueKey: 'c', depth: 0},
+		]);
+		const [a, b] = await first.lease(run.id, 3, 0);
+		await first.commit(run.id, [
+			{kind: 'done', requestId: a!.id, items: [{title: 'A'}], enqueued: [{url: 'https://example.com/d', uniqueKey: 'd', depth: 1}], status: 200},
+			{kind: 'failed', requestId: b!.id, retryCount: 2, status: 404, errorCode: 'ERR_HTTP_STATUS', error: 'Status 404'},
+		]);
+		await first.saveSession({id: 's1', account: 'alice', state: 'healthy', meta: {n: 1}, secret: 'enc', updatedAt: 5});
+		await first.setMeta('cooldown', '42');
+		await first.setRunState(run.id, 'stopped', 2000, {pages: 1});
+		await first.close();
+
+		const second = SqliteStore.open(file);
+		try {
+			assert.deepEqual(await second.latestRun(), {id: run.id, state: 'stopped', startedAt: 1000, finishedAt: 2000, summary: {pages: 1}});
+			// The request leased but never completed is still in flight until the resume releases it.
+			assert.deepEqual(await second.counts(run.id), {pending: 1, inflight: 1, done: 1, failed: 1});
+			assert.deepEqual(await collect(second.items(run.id)), [{title: 'A'}]);
+			assert.deepEqual(
+				(await second.failedRequests(run.id, 10)).map((failed) => [failed.url, failed.status, failed.retryCount]),
+				[['https://example.com/b', 404, 2]],
+			);
+			assert.deepEqual(await second.loadSessions(), [{id: 's1', account: 'alice', state: 'healthy', meta: {n: 1}, secret: 'enc', updatedAt: 5}]);
+			assert.equal(await second.getMeta('cooldown'), '42');
+			assert.equal(await second.releaseInflight(run.id), 1);
+			assert.deepEqual(
+				(await second.lease(run.id, 10, 0)).map((stored) => stored.uniqueKey),
+				['c', 'd'],
+			);
+			// Dedupe survives the reopen.
+			assert.equal(await second.addRequests(run.id, [{url: 'https://example.com/a', uniqueKey: 'a', depth: 0}]), 0);
+		} finally {
+			await second.close();
+		}
+	});
+
+	test('open creates the folder and owner-only files, whatever the umask', async () => {
+		const file = tempFile();
+		const previous = process.umask(0);
+		let store: SqliteStore;
+		try {
+			store = SqliteStore.open(file);
+			const run = await store.createRun(1);
+			await store.addRequests(run.id, [{url: 'https://example.com/', uniqueKey: 'a', depth: 0}]);
+		} finally {
+			process.umask(previous);
+		}
+		try {
+			assert.equal(mode(path.dirname(file)), 0o700);
+			assert.equal(mode(file), 0o600);
+			assert.equal(mode(`${file}-wal`), 0o600);
+			assert.equal(mode(`${file}-shm`), 0o600);
+
+			// Files left world-readable (an older version, a copy) are fixed on open.
+			for (const suffix of ['', '-wal', '-shm']) fs.chmodSync(file + suffix, 0o644);
+			const again = SqliteStore.open(file);
+			await again.close();
+			assert.equal(mode(file), 0o600);
+			assert.equal(mode(`${file}-wal`), 0o600);
+			assert.equal(mode(`${file}-shm`), 0o600);
+		} finally {
+			await store.close();
+		}
+	});
+
+	test('open throws ERR_STORAGE naming the path when the folder cannot be written', () => {
+		// A path under a regular file cannot be created, even by root.
+		const regular = path.join(tmp, 'not-a-folder');
+		fs.writeFileSync(regular, 'x');
+		const underFile = path.join(regular, 'sub', 'crawler.sqlite');
+		assert.throws(() => SqliteStore.open(underFile), (error: unknown) => isStorageError(error, path.join(regular, 'sub')));
+
+		// A read-only folder stops everyone but root (for whom chmod does not block writes).
+		if (process.getuid?.() !== 0) {
+			const readOnly = path.join(tmp, 'read-only');
+			fs.mkdirSync(readOnly, {mode: 0o500});
+			try {
+				assert.throws(
+					() => SqliteStore.open(path.join(readOnly, 'crawler.sqlite')),
+					(error: unknown) => isStorageError(error, readOnly, 'not writable'),
+				);
+			} finally {
+				fs.chmodSync(readOnly, 0o700);
+			}
+		}
+	});
+
+	test('the schema version is recorded, and a file from a newer version is refused', async () => {
+		const file = tempFile();
+		await SqliteStore.open(file).close();
+		const raw = new Database(file);
+		try {
+			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
+			assert.equal(raw.pragma('journal_mode', {simple: true}), 'wal');
+			raw.pragma(`user_version = ${schemaVersion + 1}`);
+		} finally {
+			raw.close();
+		}
+		assert.throws(() => SqliteStore.open(file), (error: unknown) => isStorageError(error, file, 'newer'));
+	});
+
+	test('the WAL is checkpointed deliberately, not automatically', async () => {
+		const file = tempFile();
+		const store = SqliteStore.open(file);
+		try {
+			const run = await store.createRun(1);
+			const big = 'x'.repeat(100_000);
+			await store.addRequests(
+				run.id,
+				Array.from({length: 60}, (_, index) => ({url: `https://example.com/${index}`, uniqueKey: `big${index}`, depth: 0})),
+			);
+			for (const request of await store.lease(run.id, 60, 0)) {
+				await store.commit(run.id, [{kind: 'done', requestId: request.id, items: [big], enqueued: [], status: 200}]);
+			}
+			// SQLite's automatic checkpoint (1,000 pages) would have recycled the WAL at ~4 MB.
+			assert.ok(fs.statSync(`${file}-wal`).size > 6_000_000);
+
+			store.checkpoint('TRUNCATE');
+			assert.equal(fs.statSync(`${file}-wal`).size, 0);
+			const checkpointedSize = fs.statSync(file).size;
+
+			// Without a checkpoint the database file does not grow; the store runs one every 1,000 writes.
+			await store.addRequests(
+				run.id,
+				Array.from({length: 600}, (_, index) => ({url: `https://example.com/s${index}`, uniqueKey: `small${index}`, depth: 0})),
+			);
+			for (let index = 0; index < 300; index++) {
+				const [request] = await store.lease(run.id, 1, 0);
+				await store.commit(run.id, [{kind: 'done', requestId: request!.id, items: [{index}], enqueued: [], status: 200}]);
+			}
+			assert.equal(fs.statSync(file).size, checkpointedSize);
+			for (let index = 0; index < 250; index++) {
+				const [request] = await store.lease(run.id, 1, 0);
+				await store.commit(run.id, [{kind: 'done', requestId: request!.id, items: [{index}], enqueued: [], status: 200}]);
+			}
+			assert.ok(fs.statSync(file).size > checkpointedSize);
+		} finally {
+			await store.close();
+		}
+		// close() checkpoints with TRUNCATE, and the last connection removes the WAL.
+		assert.equal(fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0, 0);
+	});
+});
+
+async function collect(iterable: AsyncIterable<unknown>): Promise<unknown[]> {
+	const values: unknown[] = [];
+	for await (const value of iterable) values.push(value);
+	return values;
+}
