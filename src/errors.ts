@@ -37,7 +37,7 @@ export function isCrawljarError(error: unknown): error is CrawljarError {
 	return error instanceof CrawljarError;
 }
 
-/** Drops userinfo and query values from a URL so it can be logged. */
+/** Drops userinfo, query values and the fragment from a URL so it can be logged. */
 export function redactUrl(url: string): string {
 	let parsed: URL;
 	try {
@@ -45,15 +45,10 @@ export function redactUrl(url: string): string {
 	} catch {
 		return '<invalid url>';
 	}
-	if (parsed.username || parsed.password) {
-		parsed.username = '';
-		parsed.password = '';
-	}
-	if (parsed.search) {
-		const keys = [...parsed.searchParams.keys()];
-		parsed.search = keys.map((key) => `${encodeURIComponent(key)}=…`).join('&');
-	}
-	return parsed.href;
+	const base = `${parsed.origin}${parsed.pathname}`;
+	if (!parsed.search) return base;
+	const keys = [...new Set(parsed.searchParams.keys())];
+	return `${base}?${keys.map((key) => `${encodeURIComponent(key)}=…`).join('&')}`;
 }
 
 /** A short, secret-free description of any thrown value. */

@@ -14,8 +14,8 @@
 //   ~90% of the refused rate in about 4 s, then a slow probe past it (about 5 s more to
 //   reach it). Linear AIMD (+1 req/s each second) spends half its cycle far below the limit;
 //   a fast linear climb overshoots and is refused every few seconds. Simulated against a
-//   server admitting 20 req/s (test/policy/host-throttle-aimd.test.ts): ~85-90% of the
-//   limit, under 1% refused. Scale-free: the same shape at 2 req/s or 500 req/s.
+//   server admitting 20 req/s (test/policy/host-throttle-aimd.test.ts): 80-95% of the
+//   limit, under 1% refused (×0.7 gains only ~3 points and is harsher on the host). Scale-free: the same shape at 2 req/s or 500 req/s.
 // - The adaptive limit is dropped when it has climbed to the configured maximum, or to twice
 //   the refused rate with no refusal on the way (about 50 s of saturation): the host's limit
 //   has gone or moved far up, and a new refusal re-learns it from the observed rate.
@@ -23,7 +23,7 @@
 /** Fraction of the current rate kept on a refusal. */
 const DECREASE = 0.5;
 /** No adaptive rate goes below this (req/s): one request every 2 s still makes progress. */
-export const MIN_ADAPTIVE_RATE = 0.5;
+const MIN_ADAPTIVE_RATE = 0.5;
 const HOLD_MS = 1_000;
 /** Per second of saturated success: share of the gap to the ceiling closed. */
 const RECOVERY = 0.4;
@@ -59,7 +59,8 @@ export class AdaptiveRate {
 	 * @returns whether the rate was cut
 	 */
 	onRateLimited(now: number, observedRate: number, inFlight: number): boolean {
-		if (now - this.#lastCutAt < HOLD_MS || this.#inFlightAtCut > 0) return false;
+		const wasSentBeforeCut = this.#takeSentBeforeCut();
+		if (wasSentBeforeCut || now - this.#lastCutAt < HOLD_MS) return false;
 		const base = Math.min(this.#rate ?? Infinity, this.#max ?? Infinity, observedRate);
 		// No observation at all (a refusal on the first request): start from the floor's double.
 		const current = Number.isFinite(base) && base > 0 ? base : 2 * MIN_ADAPTIVE_RATE;
@@ -70,13 +71,14 @@ export class AdaptiveRate {
 		return true;
 	}
 
-	/** A request came back (any result): counts down the ones sent before the last cut. */
+	/** A request came back neither refused nor successful (an error, cancelled). */
 	onReleased(): void {
-		if (this.#inFlightAtCut > 0) this.#inFlightAtCut--;
+		this.#takeSentBeforeCut();
 	}
 
 	/** @param isLimiting whether requests were held back by the rate recently (the limit is in use) */
 	onSuccess(now: number, isLimiting: boolean): void {
+		this.#takeSentBeforeCut();
 		const rate = this.#rate;
 		if (rate === undefined || !isLimiting || now - this.#lastCutAt < HOLD_MS) return;
 		const ceiling = this.#ceiling ?? rate;
@@ -87,6 +89,13 @@ export class AdaptiveRate {
 		} else {
 			this.#rate = next;
 		}
+	}
+
+	/** Counts down the requests in flight at the last cut; true while this is one of them (FIFO guess). */
+	#takeSentBeforeCut(): boolean {
+		if (this.#inFlightAtCut === 0) return false;
+		this.#inFlightAtCut--;
+		return true;
 	}
 
 	/** Restores persisted state; values out of range are ignored. */

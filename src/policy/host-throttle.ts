@@ -86,9 +86,9 @@ export class HostThrottle {
 		const defaults = {maxConcurrency: DEFAULT_MAX_CONCURRENCY, ...definedFields(options.defaults)};
 		checkLimits('defaults', defaults);
 		this.#defaults = defaults;
-		this.#rules = (options.hosts ?? []).map((rule, index) => {
-			checkLimits(`hosts[${index}]`, rule);
-			return {test: compileHostPattern(rule.match), limits: definedFields(rule)};
+		this.#rules = (options.hosts ?? []).map(({match, ...limits}, index) => {
+			checkLimits(`hosts[${index}]`, limits);
+			return {test: compileHostPattern(match), limits: definedFields(limits)};
 		});
 		this.#now = options.now ?? Date.now;
 	}
@@ -117,21 +117,28 @@ export class HostThrottle {
 		if (!entry || entry.inFlight === 0) throw new Error(`HostThrottle.release(): nothing in flight for ${host}`);
 		const now = this.#now();
 		entry.inFlight--;
-		entry.adaptive.onReleased();
 		// Settle the bucket at the old rate before the rate changes.
 		const before = effectiveRate(entry);
 		if (before !== undefined) refill(entry, before, now);
 		if (result === 'cancelled') {
 			entry.tokens = Math.min(1, entry.tokens + 1);
+			entry.adaptive.onReleased();
 		} else if (result === 'rate-limited') {
 			entry.rateLimitedCount++;
 			entry.adaptive.onRateLimited(now, observedRate(entry, now), entry.inFlight);
 		} else if (result === 'ok') {
-			entry.adaptive.onSuccess(now, now - entry.lastRateDenialAt < LIMITING_WINDOW_MS);
+			// "Held back recently" scales with the interval: at 0.5 req/s a denial is 2 s old.
+			const windowMs = Math.max(LIMITING_WINDOW_MS, before === undefined ? 0 : 2_000 / before);
+			entry.adaptive.onSuccess(now, now - entry.lastRateDenialAt <= windowMs);
+		} else {
+			entry.adaptive.onReleased();
 		}
 		const after = effectiveRate(entry);
-		// A slower rate must not inherit a token banked at the faster one.
-		if (after !== undefined && before !== undefined && after < before) entry.tokens = Math.min(entry.tokens, 0);
+		if (after !== undefined && (before === undefined || after < before)) {
+			// A slower rate must not inherit a token banked at the faster (or no) rate.
+			entry.tokens = Math.min(entry.tokens, 0);
+			entry.refilledAt = now;
+		}
 	}
 
 	/** Pauses the host until `untilMs` for every worker. Extends a cooldown, never shortens it. */
@@ -171,10 +178,14 @@ export class HostThrottle {
 		return states;
 	}
 
-	/** Applies a snapshot (after a restart): cooldowns only extend, learned rates replace. */
+	/**
+	 * Applies a snapshot (after a restart): cooldowns only extend, learned rates replace.
+	 * Stored data is not trusted blindly: malformed entries (or a non-array) are skipped.
+	 */
 	restore(states: readonly HostState[]): void {
-		for (const state of states) {
-			if (typeof state.host !== 'string') continue;
+		if (!Array.isArray(states)) return;
+		for (const state of states as unknown[]) {
+			if (!isHostState(state)) continue;
 			if (typeof state.cooldownUntil === 'number' && Number.isFinite(state.cooldownUntil)) {
 				this.cooldown(state.host, state.cooldownUntil);
 			}
@@ -213,6 +224,10 @@ export class HostThrottle {
 		}
 		return entry;
 	}
+}
+
+function isHostState(value: unknown): value is HostState {
+	return typeof value === 'object' && value !== null && typeof (value as {host?: unknown}).host === 'string';
 }
 
 function effectiveRate(entry: HostEntry): number | undefined {

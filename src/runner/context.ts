@@ -1,7 +1,7 @@
 // The handler context: lazy `$` and `json`, and buffers for push/enqueue that the runner
 // commits atomically with the request's "done" mark.
 import {load, type CheerioAPI} from 'cheerio';
-import {CrawljarError, redactUrl} from '../errors.js';
+import {CrawljarError, NonRetryableError, redactUrl} from '../errors.js';
 import type {FetchResult} from '../http/fetch.js';
 import type {EnqueueOptions, HandlerContext, Logger, RequestInfo, ResponseInfo, StartRequest} from '../job/types.js';
 import type {Session} from '../sessions/session.js';
@@ -98,8 +98,10 @@ export function createHandlerContext(
 			return parsed.json;
 		},
 		async push(item) {
-			if (Array.isArray(item)) buffers.items.push(...(item as unknown[]));
-			else buffers.items.push(item);
+			const items = Array.isArray(item) ? (item as unknown[]) : [item];
+			// Checked here so only this request fails, not the whole commit batch it would join.
+			for (const entry of items) assertSerializable(entry, request.url);
+			buffers.items.push(...items);
 		},
 		async enqueue(options) {
 			const added = collectLinks(options, parsed, request, limits);
@@ -111,6 +113,16 @@ export function createHandlerContext(
 		crawler: {name: limits.crawlerName},
 	};
 	return {context, buffers};
+}
+
+function assertSerializable(item: unknown, url: string): void {
+	let json: string | undefined;
+	try {
+		json = JSON.stringify(item);
+	} catch (error) {
+		throw new NonRetryableError(`push(): item is not JSON-serializable (${(error as Error).message}) at ${redactUrl(url)}`);
+	}
+	if (json === undefined) throw new NonRetryableError(`push(): ${typeof item} is not a storable item at ${redactUrl(url)}`);
 }
 
 function collectLinks(options: EnqueueOptions, parsed: ParsedBody, request: RequestInfo, limits: ContextLimits): NewRequest[] {

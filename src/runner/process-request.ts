@@ -31,6 +31,9 @@ export interface ProcessDeps {
 	readonly onFailed: (code: string, url: string) => void;
 }
 
+/** The session generation (login) that some response has already accepted. */
+const validatedGeneration = new WeakMap<Session, number>();
+
 type Mutable<T> = {-readonly [K in keyof T]: T[K]};
 
 /** Errors a retry cannot fix. */
@@ -94,7 +97,13 @@ async function fetchAndHandle(
 		fetchError = error;
 	}
 
-	const outcome: Mutable<Outcome> = {url: request.url, redirects: [], hasSession: deps.hasLogin, sessionWasValid: deps.hasLogin};
+	const outcome: Mutable<Outcome> = {
+		url: request.url,
+		redirects: [],
+		hasSession: deps.hasLogin,
+		// A 403 means "logged out" only on a session that has already been let in since its login.
+		sessionWasValid: deps.hasLogin && validatedGeneration.get(session) === parts.generation,
+	};
 	let parsed: ParsedBody | undefined;
 	if (result) {
 		deps.stats.response(request.host, result.status, result.body.length);
@@ -117,6 +126,7 @@ async function fetchAndHandle(
 	}
 
 	let verdict = judge(outcome, counters(request), retry);
+	if (verdict.kind === 'done') validatedGeneration.set(session, parts.generation);
 	if (verdict.kind === 'done' && parsed) {
 		if (!route) {
 			verdict = {kind: 'fail', code: 'ERR_HANDLER', reason: `no route for label '${request.label}'`, retryable: false};
@@ -134,7 +144,8 @@ async function fetchAndHandle(
 				const isRetryable = (error as {retryable?: unknown}).retryable !== false && !PERMANENT_HANDLER_CODES.has(code);
 				outcome.error = {code: isCrawljarError(error) ? code : 'ERR_HANDLER', retryable: isRetryable};
 				verdict = judge(outcome, counters(request), retry);
-				if (verdict.kind !== 'done') verdict = {...verdict, reason: `handler error: ${message}`} as Verdict;
+				// The handler's own message is what a user needs in `crawljar failed`; it is their text.
+				if (verdict.kind !== 'done') verdict = {...verdict, reason: `${verdict.reason}; handler error: ${message.slice(0, 300)}`} as Verdict;
 			}
 		}
 	}
@@ -158,13 +169,15 @@ async function applyVerdict(
 			return 'ok';
 		case 'relogin': {
 			deps.stats.retry(request.host, 'relogin');
+			deps.stats.relogin(session.id);
 			try {
 				await deps.pool.relogin(session, generation, verdict.reason);
 			} catch (error) {
 				deps.log.warn(describeError(error).message);
 			}
 			complete({...retryFields(request), retryAt: deps.now(), reloginCount: request.reloginCount + 1, error: verdict.reason});
-			return 'ok';
+			// Neutral for the host's adaptive rate: a logout says nothing about load.
+			return 'error';
 		}
 		case 'rate-limited': {
 			deps.stats.retry(request.host, 'rate-limited');
@@ -178,7 +191,7 @@ async function applyVerdict(
 			return 'rate-limited';
 		}
 		case 'retry':
-			deps.stats.retry(request.host, verdict.reason.split(':')[0] ?? 'retry');
+			deps.stats.retry(request.host, verdict.reason.split(/[;:]/)[0] ?? 'retry');
 			if (verdict.hostCooldownMs > 0) deps.onHostCooldown(request.host, now + verdict.hostCooldownMs);
 			complete({...retryFields(request), retryAt: now + verdict.delayMs, retryCount: request.retryCount + 1, error: verdict.reason});
 			return 'error';
@@ -193,7 +206,7 @@ async function applyVerdict(
 				errorCode: verdict.code,
 				error: verdict.reason,
 			});
-			return 'error';
+			return verdict.code === 'ERR_RATE_LIMITED' ? 'rate-limited' : 'error';
 	}
 }
 

@@ -42,10 +42,10 @@ export function buildSummary(input: SummaryInput): RunSummary {
 	const sessions: Record<string, SessionSummary> = {};
 	for (const session of input.pool.list()) {
 		sessions[session.id] = {
-			requests: session.stats.requests,
-			logins: session.stats.logins,
-			relogins: Math.max(0, session.stats.logins - 1),
-			status401: session.stats.status401,
+			requests: session.requests,
+			logins: session.logins,
+			relogins: input.stats.reloginsBySession.get(session.id) ?? 0,
+			status401: session.unauthorized,
 		};
 	}
 	const doneThisRun = stats.requestsSent;
@@ -64,4 +64,15 @@ export function buildSummary(input: SummaryInput): RunSummary {
 		sessions,
 		...(input.end.state === 'finished' ? {} : {stoppedReason: input.end.reason}),
 	};
+}
+
+/** Ready / logging in / disabled, for the progress line. */
+export function sessionStateCounts(pool: SessionPool): {ready: number; loggingIn: number; disabled: number} {
+	const counts = {ready: 0, loggingIn: 0, disabled: 0};
+	for (const session of pool.list()) {
+		if (session.state === 'disabled') counts.disabled++;
+		else if (session.state === 'logging-in') counts.loggingIn++;
+		else counts.ready++;
+	}
+	return counts;
 }

@@ -15,7 +15,7 @@ import {Engine} from './engine.js';
 import {RunStats} from './run-stats.js';
 import {acquireRunLock} from './run-lock.js';
 import {prepareRun} from './prepare-run.js';
-import {buildSummary, type ProgressSnapshot} from './progress-snapshot.js';
+import {buildSummary, sessionStateCounts, type ProgressSnapshot} from './progress-snapshot.js';
 import {createRateMeter} from '../output/rate-meter.js';
 import {resolveKey} from '../sessions/crypto.js';
 
@@ -126,6 +126,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			if (progressTimer) clearInterval(progressTimer);
 			options.signal?.removeEventListener('abort', onStop);
 		}
+		await store.setMeta('hosts', JSON.stringify(throttle.snapshot()));
 		const counts = await store.counts(run.id);
 		const summary = buildSummary({
 			runId: run.id,
@@ -207,7 +208,7 @@ function startProgress(
 					retries: stats.retried,
 					elapsedMs: now - stats.startedAt,
 					pagesPerSecond: meter.perSecond(),
-					sessions: pool.stateCounts(),
+					sessions: sessionStateCounts(pool),
 					coolingHosts: throttle.snapshot().filter((host) => (host.cooldownUntil ?? 0) > now).length,
 				});
 			})

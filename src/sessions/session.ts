@@ -231,11 +231,10 @@ export class Session {
 		session.authCookieNames = new Set(secret.authCookieNames);
 		const cookiesKept = secret.authCookieNames.every((name) => session.hasCookie(name));
 		const tokenUsable = !secret.tokens || secret.tokens.refreshToken !== undefined || (secret.tokens.expiresAt ?? Infinity) > now;
+		// Otherwise it stays `new`: its next login starts with resetAuth(), which clears what is left.
 		if (meta.state === 'ready' && cookiesKept && tokenUsable) {
 			session.state = 'ready';
 			session.generation = 1;
-		} else {
-			session.resetAuth();
 		}
 		return session;
 	}

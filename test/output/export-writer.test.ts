@@ -248,7 +248,6 @@ test('writeExport of 200,000 items keeps live heap bounded', {timeout: 60_000}, 
 		gc();
 		const baseline = process.memoryUsage().heapUsed;
 		let peakGrowth = 0;
-		const started = performance.now();
 		const {count} = await writeExport(
 			async function* () {
 				for (let index = 0; index < total; index++) {
@@ -262,7 +261,6 @@ test('writeExport of 200,000 items keeps live heap bounded', {timeout: 60_000}, 
 			format,
 			sink,
 		);
-		console.log(format, Math.round(performance.now() - started));
 		assert.equal(count, total);
 		assert.equal(newlines, format === 'csv' ? total + 1 : total);
 		assert.ok(bytes > 70 * 1024 * 1024, `${format}: only ${bytes} characters written`);

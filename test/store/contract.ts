@@ -201,6 +201,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 		test('commit rejects an item that is not JSON-serializable and writes nothing of the batch', async (t) => {
 			const {store, runId} = await setup(t);
 			const [a, b] = await leased(store, runId, 'a', 'b');
+			assert.deepEqual(await store.counts(runId), {pending: 0, inflight: 2, done: 0, failed: 0});
 			for (const bad of [10n, undefined, () => 1]) {
 				await assert.rejects(
 					store.commit(runId, [done(a!.id, [{ok: true}], [request('x')]), done(b!.id, [{ok: true}, {bad}, bad])]),
@@ -219,6 +220,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 			const [a, b] = await leased(store, runId, 'a', 'b');
 			// A request without url or uniqueKey violates the schema only when it is written.
 			const broken = {depth: 0} as unknown as NewRequest;
+			assert.deepEqual(await store.counts(runId), {pending: 0, inflight: 2, done: 0, failed: 0});
 			await assert.rejects(store.commit(runId, [done(a!.id, [{first: true}], [request('x')]), done(b!.id, [], [broken])]));
 			assert.deepEqual(await store.counts(runId), {pending: 0, inflight: 2, done: 0, failed: 0});
 			assert.equal(await store.itemCount(runId), 0);

@@ -5,8 +5,10 @@ import path from 'node:path';
 import {after, describe, test} from 'node:test';
 import Database from 'better-sqlite3';
 import {CrawljarError} from '../../src/errors.js';
+import type {Completion, NewRequest} from '../../src/store/store.js';
 import {schemaVersion} from '../../src/store/sqlite/schema.js';
 import {SqliteStore} from '../../src/store/sqlite/sqlite-store.js';
+import {checkpointWalBytes, walSizeLimitBytes} from '../../src/store/sqlite/wal-limits.js';
 import {storeContract} from './contract.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crawljar-sqlite-'));
@@ -69,6 +71,55 @@ describe('SqliteStore', () => {
 			assert.equal(await second.addRequests(run.id, [{url: 'https://example.com/a', uniqueKey: 'a', depth: 0}]), 0);
 		} finally {
 			await second.close();
+		}
+	});
+
+	test('counts kept in memory agree with a recount after a mixed workload', async () => {
+		const file = tempFile();
+		const store = SqliteStore.open(file);
+		const raw = new Database(file, {readonly: true});
+		try {
+			const run = await store.createRun(1);
+			const recount = (): Record<string, number> => {
+				const counts: Record<string, number> = {pending: 0, inflight: 0, done: 0, failed: 0};
+				const rows = raw.prepare('SELECT state, count(*) AS n FROM requests WHERE run_id = ? GROUP BY state').all(run.id);
+				for (const row of rows as Array<{state: string; n: number}>) counts[row.state] = row.n;
+				return counts;
+			};
+			assert.deepEqual(await store.counts(run.id), recount());
+			let seed = 7;
+			const random = (n: number): number => {
+				seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+				return seed % n;
+			};
+			const link = (): NewRequest => {
+				const key = `k${random(400)}`;
+				return {url: `https://example.com/${key}`, uniqueKey: key, depth: 1};
+			};
+			await store.addRequests(run.id, Array.from({length: 50}, link));
+			for (let round = 0; round < 60; round++) {
+				const leasedRequests = await store.lease(run.id, 1 + random(8), round);
+				const completions: Completion[] = leasedRequests.map((request): Completion => {
+					switch (random(5)) {
+						case 0:
+							return {kind: 'retry', requestId: request.id, retryAt: round + random(3), retryCount: 1, reloginCount: 0, rateLimitCount: 0, error: 'x'};
+						case 1:
+							return {kind: 'failed', requestId: request.id, retryCount: 3, status: 500, errorCode: 'ERR_HTTP_STATUS', error: 'x'};
+						case 2:
+							return {kind: 'release', requestId: request.id, retryAt: round};
+						default:
+							return {kind: 'done', requestId: request.id, items: [round], enqueued: [link(), link(), link()], status: 200};
+					}
+				});
+				// Some completions twice, so ignored ones are exercised too.
+				await store.commit(run.id, [...completions, ...completions.slice(0, random(2))]);
+				if (round % 20 === 10) await store.requeueFailed(run.id);
+				if (round % 25 === 20) await store.releaseInflight(run.id);
+				assert.deepEqual(await store.counts(run.id), recount(), `round ${round}`);
+			}
+		} finally {
+			raw.close();
+			await store.close();
 		}
 	});
 
@@ -137,46 +188,44 @@ describe('SqliteStore', () => {
 		assert.throws(() => SqliteStore.open(file), (error: unknown) => isStorageError(error, file, 'newer'));
 	});
 
-	test('the WAL is checkpointed deliberately, not automatically', async () => {
+	test('the WAL is checkpointed deliberately, by size, not automatically', async () => {
 		const file = tempFile();
+		const wal = `${file}-wal`;
+		const size = (name: string): number => (fs.existsSync(name) ? fs.statSync(name).size : 0);
 		const store = SqliteStore.open(file);
 		try {
 			const run = await store.createRun(1);
 			const big = 'x'.repeat(100_000);
-			await store.addRequests(
-				run.id,
-				Array.from({length: 60}, (_, index) => ({url: `https://example.com/${index}`, uniqueKey: `big${index}`, depth: 0})),
-			);
-			for (const request of await store.lease(run.id, 60, 0)) {
-				await store.commit(run.id, [{kind: 'done', requestId: request.id, items: [big], enqueued: [], status: 200}]);
-			}
-			// SQLite's automatic checkpoint (1,000 pages) would have recycled the WAL at ~4 MB.
-			assert.ok(fs.statSync(`${file}-wal`).size > 6_000_000);
+			let serial = 0;
+			const writeBig = async (): Promise<void> => {
+				const key = `big${serial++}`;
+				await store.addRequests(run.id, [{url: `https://example.com/${key}`, uniqueKey: key, depth: 0}]);
+				const [request] = await store.lease(run.id, 1, 0);
+				await store.commit(run.id, [{kind: 'done', requestId: request!.id, items: [big], enqueued: [], status: 200}]);
+			};
+
+			// SQLite's automatic checkpoint (1,000 pages) would recycle the WAL at ~4 MB.
+			while (size(wal) < 6_000_000) await writeBig();
+			assert.ok(fs.statSync(file).size < 1_000_000);
 
 			store.checkpoint('TRUNCATE');
-			assert.equal(fs.statSync(`${file}-wal`).size, 0);
-			const checkpointedSize = fs.statSync(file).size;
+			assert.equal(size(wal), 0);
+			const checkpointedSize = size(file);
 
-			// Without a checkpoint the database file does not grow; the store runs one every 1,000 writes.
-			await store.addRequests(
-				run.id,
-				Array.from({length: 600}, (_, index) => ({url: `https://example.com/s${index}`, uniqueKey: `small${index}`, depth: 0})),
-			);
-			for (let index = 0; index < 300; index++) {
-				const [request] = await store.lease(run.id, 1, 0);
-				await store.commit(run.id, [{kind: 'done', requestId: request!.id, items: [{index}], enqueued: [], status: 200}]);
-			}
-			assert.equal(fs.statSync(file).size, checkpointedSize);
-			for (let index = 0; index < 250; index++) {
-				const [request] = await store.lease(run.id, 1, 0);
-				await store.commit(run.id, [{kind: 'done', requestId: request!.id, items: [{index}], enqueued: [], status: 200}]);
-			}
-			assert.ok(fs.statSync(file).size > checkpointedSize);
+			// Below the threshold nothing reaches the database file…
+			while (size(wal) < checkpointWalBytes - 1_000_000) await writeBig();
+			assert.equal(size(file), checkpointedSize);
+			// …past it, the write that crossed it checkpoints, and the next one restarts the WAL.
+			while (size(file) === checkpointedSize && size(wal) < checkpointWalBytes + 2_000_000) await writeBig();
+			assert.ok(size(file) > checkpointedSize + checkpointWalBytes / 2);
+			await writeBig();
+			assert.ok(size(wal) <= walSizeLimitBytes + 1_000_000, `WAL is ${size(wal)} bytes`);
+			assert.equal(await store.itemCount(run.id), serial);
 		} finally {
 			await store.close();
 		}
 		// close() checkpoints with TRUNCATE, and the last connection removes the WAL.
-		assert.equal(fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0, 0);
+		assert.equal(size(wal), 0);
 	});
 });
 

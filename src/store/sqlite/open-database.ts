@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {CrawljarError} from '../../errors.js';
 import {migrate} from './schema.js';
+import {walSizeLimitBytes} from './wal-limits.js';
 
 /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
 const busyTimeoutMs = 5000;
@@ -84,6 +85,7 @@ function configure(db: Database.Database, file: string): void {
 	// Automatic checkpoints run inside whichever commit crosses the threshold and stall it
 	// (p99 6–25 ms); the store checkpoints deliberately instead (SqliteStore.checkpoint).
 	db.pragma('wal_autocheckpoint = 0');
+	db.pragma(`journal_size_limit = ${walSizeLimitBytes}`);
 }
 
 function storageError(message: string, cause: unknown): CrawljarError {

@@ -26,17 +26,22 @@ export interface PreparedDone {
 
 export type PreparedCompletion = PreparedDone | Exclude<Completion, {kind: 'done'}>;
 
-export function toJson(value: unknown, what: string): string {
+/** `what` names the value in the error; a function when building that name costs (it is a hot path). */
+export function toJson(value: unknown, what: string | (() => string)): string {
 	let json: string | undefined;
 	try {
 		json = JSON.stringify(value);
 	} catch (error) {
 		const detail = error instanceof Error ? error.message : String(error);
-		throw new CrawljarError('ERR_STORAGE', `${what} cannot be stored as JSON: ${detail}`, {cause: error});
+		throw new CrawljarError('ERR_STORAGE', `${name(what)} cannot be stored as JSON: ${detail}`, {cause: error});
 	}
 	// JSON.stringify returns undefined for undefined, functions and symbols.
-	if (json === undefined) throw new CrawljarError('ERR_STORAGE', `${what} cannot be stored as JSON: it is ${typeof value}`);
+	if (json === undefined) throw new CrawljarError('ERR_STORAGE', `${name(what)} cannot be stored as JSON: it is ${typeof value}`);
 	return json;
+}
+
+function name(what: string | (() => string)): string {
+	return typeof what === 'string' ? what : what();
 }
 
 export function prepareRequest(request: NewRequest): RequestInsert {
@@ -45,8 +50,8 @@ export function prepareRequest(request: NewRequest): RequestInsert {
 		request.url,
 		request.method ?? 'GET',
 		request.label ?? null,
-		toJson(request.userData ?? {}, `userData of ${redactUrl(request.url)}`),
-		request.headers === undefined ? null : toJson(request.headers, `headers of ${redactUrl(request.url)}`),
+		request.userData === undefined ? '{}' : toJson(request.userData, () => `userData of ${redactUrl(request.url)}`),
+		request.headers === undefined ? null : toJson(request.headers, () => `headers of ${redactUrl(request.url)}`),
 		request.depth,
 		hostOf(request.url),
 	];
@@ -60,7 +65,7 @@ export function prepareCompletions(completions: readonly Completion[]): Prepared
 			kind: 'done',
 			requestId,
 			status: completion.status ?? null,
-			items: completion.items.map((item, index) => toJson(item, `Item ${index} of request ${requestId}`)),
+			items: completion.items.map((item, index) => toJson(item, () => `Item ${index} of request ${requestId}`)),
 			enqueued: completion.enqueued.map(prepareRequest),
 		};
 	});

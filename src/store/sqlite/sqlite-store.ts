@@ -1,6 +1,7 @@
 // The embedded Store: one SQLite file per crawler (WAL, synchronous=NORMAL). better-sqlite3 is
 // synchronous, so every method does its work before its promise settles, and a batch applied
 // in one transaction cannot interleave with another call.
+import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import type {
 	Completion,
@@ -13,27 +14,29 @@ import type {
 	StoredRequest,
 	StoredSession,
 } from '../store.js';
+import {CountCache, emptyDelta} from './count-cache.js';
+import type {CountDelta} from './count-cache.js';
 import {openDatabase} from './open-database.js';
 import {toFailedRequest, toRunRecord, toStoredRequest, toStoredSession} from './rows.js';
 import {prepareCompletions, prepareRequest, toJson} from './serialize.js';
 import type {PreparedCompletion, RequestInsert} from './serialize.js';
 import {itemPageSize, prepareStatements} from './statements.js';
+import {checkpointWalBytes} from './wal-limits.js';
 import type {Statements} from './statements.js';
 
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
 
-/** Write transactions between deliberate checkpoints: at ~10 pages a commit, a WAL of a few MB. */
-const checkpointEveryWrites = 1000;
-/** A slow crawl still checkpoints this often, so the WAL never grows without bound. */
-const checkpointEveryMs = 30_000;
+/** How long cached counts are trusted before a recount (see count-cache.ts). */
+const countsMaxAgeMs = 60_000;
 
 export class SqliteStore implements Store {
 	readonly #db: Database.Database;
 	readonly #sql: Statements;
-	readonly #commit: (runId: number, completions: readonly PreparedCompletion[]) => void;
+	readonly #commit: (runId: number, completions: readonly PreparedCompletion[], delta: CountDelta) => void;
 	readonly #addRequests: (runId: number, rows: readonly RequestInsert[]) => number;
-	#writesSinceCheckpoint = 0;
-	#lastCheckpointAt = Date.now();
+	/** undefined for ':memory:', which has no WAL. */
+	readonly #walFile: string | undefined;
+	readonly #counts = new CountCache(countsMaxAgeMs);
 
 	/** Opens (creating if needed, mode 0600) a store file; ':memory:' for a throwaway one. Throws ERR_STORAGE. */
 	static open(file: string): SqliteStore {
@@ -42,6 +45,7 @@ export class SqliteStore implements Store {
 
 	private constructor(db: Database.Database) {
 		this.#db = db;
+		this.#walFile = db.memory ? undefined : `${db.name}-wal`;
 		const sql = prepareStatements(db);
 		this.#sql = sql;
 		this.#addRequests = db.transaction((runId: number, rows: readonly RequestInsert[]): number => {
@@ -49,8 +53,8 @@ export class SqliteStore implements Store {
 			for (const row of rows) added += sql.insertRequest.run(runId, ...row).changes;
 			return added;
 		});
-		this.#commit = db.transaction((runId: number, completions: readonly PreparedCompletion[]): void => {
-			for (const completion of completions) applyCompletion(sql, runId, completion);
+		this.#commit = db.transaction((runId: number, completions: readonly PreparedCompletion[], delta: CountDelta): void => {
+			for (const completion of completions) applyCompletion(sql, runId, completion, delta);
 		});
 	}
 
@@ -75,6 +79,7 @@ export class SqliteStore implements Store {
 	async addRequests(runId: number, requests: readonly NewRequest[]): Promise<number> {
 		if (requests.length === 0) return 0;
 		const added = this.#addRequests(runId, requests.map(prepareRequest));
+		this.#counts.move(runId, undefined, 'pending', added);
 		this.#wrote();
 		return added;
 	}
@@ -83,6 +88,7 @@ export class SqliteStore implements Store {
 		if (limit <= 0) return [];
 		const rows = this.#sql.lease.all(runId, now, limit);
 		if (rows.length === 0) return [];
+		this.#counts.move(runId, 'pending', 'inflight', rows.length);
 		this.#wrote();
 		rows.sort((a, b) => a.retry_at - b.retry_at || a.id - b.id);
 		return rows.map(toStoredRequest);
@@ -92,16 +98,23 @@ export class SqliteStore implements Store {
 	// with ERR_STORAGE and nothing is written. A throw inside the transaction rolls it all back.
 	async commit(runId: number, completions: readonly Completion[]): Promise<void> {
 		if (completions.length === 0) return;
-		this.#commit(runId, prepareCompletions(completions));
+		// The delta reaches the cache only once the transaction has committed.
+		const delta = emptyDelta();
+		this.#commit(runId, prepareCompletions(completions), delta);
+		this.#counts.apply(runId, delta);
 		this.#wrote();
 	}
 
 	async releaseInflight(runId: number): Promise<number> {
-		return this.#write(this.#sql.releaseInflight.run(runId).changes);
+		const released = this.#sql.releaseInflight.run(runId).changes;
+		this.#counts.move(runId, 'inflight', 'pending', released);
+		return this.#afterChanges(released);
 	}
 
 	async requeueFailed(runId: number): Promise<number> {
-		return this.#write(this.#sql.requeueFailed.run(runId).changes);
+		const requeued = this.#sql.requeueFailed.run(runId).changes;
+		this.#counts.move(runId, 'failed', 'pending', requeued);
+		return this.#afterChanges(requeued);
 	}
 
 	async nextDueAt(runId: number): Promise<number | undefined> {
@@ -109,9 +122,11 @@ export class SqliteStore implements Store {
 	}
 
 	async counts(runId: number): Promise<FrontierCounts> {
-		const counts = {pending: 0, inflight: 0, done: 0, failed: 0};
-		for (const {state, n} of this.#sql.counts.all(runId)) counts[state] = n;
-		return counts;
+		return this.#counts.get(runId, () => {
+			const counts = emptyDelta();
+			for (const {state, n} of this.#sql.counts.all(runId)) counts[state] = n;
+			return counts;
+		});
 	}
 
 	async itemCount(runId: number): Promise<number> {
@@ -148,7 +163,7 @@ export class SqliteStore implements Store {
 
 	async deleteSessions(id?: string): Promise<number> {
 		const result = id === undefined ? this.#sql.deleteAllSessions.run() : this.#sql.deleteSession.run(id);
-		return this.#write(result.changes);
+		return this.#afterChanges(result.changes);
 	}
 
 	async getMeta(key: string): Promise<string | undefined> {
@@ -165,9 +180,7 @@ export class SqliteStore implements Store {
 	 * TRUNCATE (on close) also empties the WAL file. A no-op for ':memory:'.
 	 */
 	checkpoint(mode: CheckpointMode = 'PASSIVE'): void {
-		this.#writesSinceCheckpoint = 0;
-		this.#lastCheckpointAt = Date.now();
-		if (this.#db.memory) return;
+		if (this.#walFile === undefined) return;
 		this.#db.pragma(`wal_checkpoint(${mode})`);
 	}
 
@@ -180,51 +193,57 @@ export class SqliteStore implements Store {
 		}
 	}
 
-	#write(changes: number): number {
+	#afterChanges(changes: number): number {
 		if (changes > 0) this.#wrote();
 		return changes;
 	}
 
-	// Auto-checkpointing is off (see open-database.ts): run a PASSIVE one every so many writes
-	// or seconds, between transactions, where its cost is amortized and predictable.
+	// Auto-checkpointing is off (see open-database.ts): after a write transaction, run a PASSIVE
+	// checkpoint if the WAL has grown past checkpointWalBytes. Stat costs ~2 µs; a transaction
+	// here covers ~10 pages. A checkpoint that cannot finish (a reader holds old frames) leaves
+	// the WAL large, so the next write tries again and copies what it can.
 	#wrote(): void {
-		this.#writesSinceCheckpoint++;
-		if (
-			this.#writesSinceCheckpoint < checkpointEveryWrites &&
-			Date.now() - this.#lastCheckpointAt < checkpointEveryMs
-		) {
-			return;
-		}
+		if (this.#walFile === undefined) return;
+		const size = fs.statSync(this.#walFile, {throwIfNoEntry: false})?.size ?? 0;
+		if (size < checkpointWalBytes) return;
 		try {
 			this.checkpoint('PASSIVE');
 		} catch {
-			// The write itself is committed; a checkpoint that failed (e.g. disk full) is retried on
-			// a later write and again on close, and the WAL keeps the data safe meanwhile.
+			// The write itself is committed and safe in the WAL; a failed checkpoint (disk full, …)
+			// is retried after the next write and on close.
 		}
 	}
 }
 
-function applyCompletion(sql: Statements, runId: number, completion: PreparedCompletion): void {
+/** Applies one completion inside the commit transaction and records its effect on the counts. */
+function applyCompletion(sql: Statements, runId: number, completion: PreparedCompletion, delta: CountDelta): void {
+	let changed: number;
 	switch (completion.kind) {
 		case 'done': {
 			const {requestId} = completion;
 			if (sql.markDone.run(completion.status, requestId, runId).changes === 0) return;
+			delta.inflight--;
+			delta.done++;
 			for (const item of completion.items) sql.insertItem.run(runId, requestId, item);
-			for (const row of completion.enqueued) sql.insertRequest.run(runId, ...row);
+			for (const row of completion.enqueued) delta.pending += sql.insertRequest.run(runId, ...row).changes;
 			return;
 		}
 		case 'retry': {
 			const {retryAt, retryCount, reloginCount, rateLimitCount, error, requestId} = completion;
-			sql.markRetry.run(retryAt, retryCount, reloginCount, rateLimitCount, error ?? null, requestId, runId);
-			return;
+			changed = sql.markRetry.run(retryAt, retryCount, reloginCount, rateLimitCount, error ?? null, requestId, runId).changes;
+			delta.pending += changed;
+			break;
 		}
 		case 'failed': {
 			const {retryCount, status, errorCode, error, requestId} = completion;
-			sql.markFailed.run(retryCount, status ?? null, errorCode, error, requestId, runId);
-			return;
+			changed = sql.markFailed.run(retryCount, status ?? null, errorCode, error, requestId, runId).changes;
+			delta.failed += changed;
+			break;
 		}
 		case 'release':
-			sql.release.run(completion.retryAt, completion.requestId, runId);
-			return;
+			changed = sql.release.run(completion.retryAt, completion.requestId, runId).changes;
+			delta.pending += changed;
+			break;
 	}
+	delta.inflight -= changed;
 }

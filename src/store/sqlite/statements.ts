@@ -6,8 +6,10 @@ import type {FailedRow, RequestRow, RunRow, SessionRow} from './rows.js';
 /** Rows per page when streaming items: bounded memory, and the connection is free between pages. */
 export const itemPageSize = 1000;
 
+/** @internal */
 export type Statements = ReturnType<typeof prepareStatements>;
 
+/** @internal Declarations are stripped: better-sqlite3's statement type cannot be named in a .d.ts. */
 export function prepareStatements(db: Database.Database) {
 	return {
 		createRun: db.prepare<[startedAt: number], RunRow>(

@@ -1,0 +1,35 @@
+// crawljar's side of the benchmark: the demo crawler (crawlers/demo.ts) with its limits opened to
+// the measured concurrency. The default export is for `crawljar run bench/crawljar-definition.ts`
+// (the resume measurement), configured by BENCH_SITE_URL and BENCH_CONCURRENCY.
+import {defineCrawler, formLogin} from '../src/index.js';
+import type {CrawlerDefinition} from '../src/index.js';
+import {extractBook, isLoginPage} from './lib/extract.js';
+
+export function benchDefinition(siteUrl: string, concurrency: number): CrawlerDefinition {
+	return defineCrawler({
+		name: 'bench-books',
+		startUrls: [`${siteUrl}/catalogue`],
+		accounts: [{username: 'demo', password: 'demo-password'}],
+		login: formLogin({
+			url: '/login',
+			fields: ({account}) => ({username: account.username, password: account.password ?? ''}),
+		}),
+		loggedOut: ({$}) => isLoginPage($),
+		concurrency,
+		// One host and one account: without these the per-host and per-session defaults (4 each)
+		// would cap the crawl below the concurrency the other systems get.
+		hosts: {maxConcurrency: concurrency},
+		sessions: {maxConcurrency: concurrency},
+		routes: {
+			default: async ({enqueue}) => {
+				await enqueue({selector: 'a.book', label: 'book'});
+				await enqueue({selector: 'a.next'});
+			},
+			book: async ({request, $, push}) => {
+				await push(extractBook($, request.url));
+			},
+		},
+	});
+}
+
+export default benchDefinition(process.env.BENCH_SITE_URL ?? 'http://127.0.0.1:4180', Number(process.env.BENCH_CONCURRENCY ?? 10));

@@ -1,0 +1,36 @@
+// What the orchestrator hands a measurement child, and what the child reports back.
+
+export type SystemName = 'crawljar' | 'crawlee-disk' | 'crawlee-memory' | 'handwritten' | 'raw-http';
+
+export const SYSTEMS: readonly SystemName[] = ['crawljar', 'crawlee-disk', 'crawlee-memory', 'handwritten', 'raw-http'];
+
+export interface WorkerConfig {
+	readonly system: SystemName;
+	/** Origin of the demo site, e.g. `http://127.0.0.1:40123`. */
+	readonly siteUrl: string;
+	readonly concurrency: number;
+	/** Books the site serves: the crawl fetches them all plus every catalogue page. */
+	readonly books: number;
+	/** Books per catalogue page (the site's default is 20). */
+	readonly perPage: number;
+	/** A fresh empty folder the system may write into (crawljar's SQLite, Crawlee's storage). */
+	readonly storageDir: string;
+}
+
+export interface Measurement {
+	/** Book and catalogue pages fetched and parsed (raw-http: fetched only). */
+	readonly pages: number;
+	/** Records extracted (one per book page). */
+	readonly items: number;
+	/** From just before the crawl starts to its end (after imports and, but for crawljar, after login). */
+	readonly elapsedMs: number;
+	/** `process.resourceUsage().maxRSS` at the end, in KiB. */
+	readonly maxRssKiB: number;
+}
+
+/** Children print their result as one line starting with this marker (libraries may log on stdout too). */
+export const RESULT_MARKER = 'BENCH_RESULT ';
+
+export function expectedPages(books: number, perPage: number): number {
+	return books + Math.ceil(books / perPage);
+}

@@ -1,0 +1,35 @@
+// The public API, listed by hand (no `export *`): what is here is what we promise to keep.
+export {defineCrawler} from './define-crawler.js';
+export {runCrawler} from './runner/run-crawler.js';
+export type {RunOptions} from './runner/run-crawler.js';
+export {startScheduler} from './scheduler/start-scheduler.js';
+export type {StartSchedulerCrawler, StartSchedulerDeps} from './scheduler/start-scheduler.js';
+export type {Scheduler, SchedulerEvent, SchedulerOptions} from './scheduler/scheduler.js';
+export {formLogin} from './sessions/login/form-login.js';
+export type {FormLoginOptions, FormLoginSuccess} from './sessions/login/form-login.js';
+export {tokenLogin} from './sessions/login/token-login.js';
+export type {TokenLoginOptions} from './sessions/login/token-login.js';
+export {customLogin} from './sessions/login/login-strategy.js';
+export type {CustomLogin, LoginContext, LoginOption, LoginStrategy} from './sessions/login/login-strategy.js';
+export type {Session} from './sessions/session.js';
+export {CrawljarError, NonRetryableError, isCrawljarError} from './errors.js';
+export type {ErrorCode} from './errors.js';
+export type {RetryOptions} from './policy/retry-options.js';
+export type {RunSummary} from './output/summary.js';
+export type {ProgressSnapshot} from './output/progress.js';
+export type {ScheduleOption} from './scheduler/schedule-options.js';
+export type {
+	Account,
+	CrawlerDefinition,
+	EnqueueOptions,
+	HandlerContext,
+	HostOptions,
+	LoggedOutContext,
+	Logger,
+	RequestInfo,
+	ResponseInfo,
+	RouteConfig,
+	RouteHandler,
+	SessionOptions,
+	StartRequest,
+} from './job/types.js';

@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import {test} from 'node:test';
+import {HostThrottle, type HostThrottleOptions} from '../../src/policy/host-throttle.js';
+
+function fakeClock(start = 1_000_000): {now: () => number; advance: (ms: number) => void; readonly time: number} {
+	let time = start;
+	return {
+		now: () => time,
+		advance: (ms) => {
+			time += ms;
+		},
+		get time() {
+			return time;
+		},
+	};
+}
+
+function setup(options: Omit<HostThrottleOptions, 'now'> = {}): {throttle: HostThrottle; clock: ReturnType<typeof fakeClock>} {
+	const clock = fakeClock();
+	return {throttle: new HostThrottle({...options, now: clock.now}), clock};
+}
+
+test('tryAcquire() allows maxConcurrency per host, then waits for a release', () => {
+	const {throttle} = setup({defaults: {maxConcurrency: 2}});
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: true});
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: true});
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 0, reason: 'concurrency'});
+	assert.deepEqual(throttle.tryAcquire('b.test'), {ok: true}, 'hosts are independent');
+	assert.equal(throttle.stats('a.test').inFlight, 2);
+	throttle.release('a.test', 'ok');
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: true});
+});
+
+test('tryAcquire() defaults to 4 in flight per host and no rate limit', () => {
+	const {throttle} = setup();
+	for (let index = 0; index < 4; index++) assert.equal(throttle.tryAcquire('a.test').ok, true);
+	assert.equal(throttle.tryAcquire('a.test').ok, false);
+	assert.equal(throttle.stats('a.test').rateLimit, undefined);
+});
+
+test('tryAcquire() spaces requests evenly at maxRequestsPerSecond (burst 1)', () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 100, maxRequestsPerSecond: 20}});
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: true});
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 50, reason: 'rate'});
+	clock.advance(20);
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 30, reason: 'rate'});
+	// A greedy client that wakes exactly when told gets 20 per second, 50 ms apart.
+	const admittedAt: number[] = [];
+	const end = clock.time + 1_000;
+	while (clock.time < end) {
+		const gate = throttle.tryAcquire('a.test');
+		if (gate.ok) admittedAt.push(clock.time);
+		else clock.advance(gate.retryInMs);
+	}
+	assert.equal(admittedAt.length, 20);
+	const gaps = admittedAt.slice(1).map((at, index) => at - admittedAt[index]!);
+	assert.ok(gaps.every((gap) => gap === 50), `gaps ${gaps.join(',')}`);
+	// An idle host does not bank a burst: two requests still come 50 ms apart.
+	clock.advance(10_000);
+	assert.equal(throttle.tryAcquire('a.test').ok, true);
+	assert.equal(throttle.tryAcquire('a.test').ok, false);
+});
+
+test('hosts rules: exact host, glob and RegExp; first match wins; default otherwise', () => {
+	const {throttle} = setup({
+		defaults: {maxConcurrency: 3},
+		hosts: [
+			{match: 'api.example.com', maxConcurrency: 1},
+			{match: '*.example.com', maxConcurrency: 2},
+			{match: /^static\d*\.cdn\.test$/g, maxRequestsPerSecond: 1},
+		],
+	});
+	const concurrencyOf = (host: string): number => {
+		let count = 0;
+		while (throttle.tryAcquire(host).ok && count < 10) count++;
+		return count;
+	};
+	assert.equal(concurrencyOf('api.example.com'), 1);
+	assert.equal(concurrencyOf('API.Example.com:8443'), 1, 'case and port do not matter');
+	assert.equal(concurrencyOf('www.example.com'), 2);
+	assert.equal(concurrencyOf('a.b.example.com'), 2);
+	assert.equal(concurrencyOf('example.com'), 3, '*.example.com does not match the apex');
+	assert.equal(concurrencyOf('notexample.com'), 3);
+	// A /g RegExp matches every time (no lastIndex carried over).
+	assert.equal(throttle.stats('static1.cdn.test').rateLimit, 1);
+	assert.equal(throttle.stats('static2.cdn.test').rateLimit, 1);
+	assert.equal(throttle.stats('static3.cdn.test').rateLimit, 1);
+	assert.equal(throttle.stats('static3.cdn.test').rateLimit, 1);
+});
+
+test('cooldown() pauses the host for everyone, extends and never shortens', () => {
+	const {throttle, clock} = setup();
+	const start = clock.time;
+	throttle.cooldown('a.test', start + 1_000);
+	assert.equal(throttle.isCoolingDown('a.test'), true);
+	assert.equal(throttle.cooldownUntil('a.test'), start + 1_000);
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 1_000, reason: 'cooldown'});
+	assert.equal(throttle.tryAcquire('b.test').ok, true, 'other hosts go on');
+
+	throttle.cooldown('a.test', start + 500);
+	assert.equal(throttle.cooldownUntil('a.test'), start + 1_000, 'not shortened');
+	throttle.cooldown('a.test', start + 3_000);
+	assert.equal(throttle.cooldownUntil('a.test'), start + 3_000, 'extended');
+
+	clock.advance(1_000);
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 2_000, reason: 'cooldown'});
+	assert.equal(throttle.stats('a.test').cooldownMs, 1_000, 'only the time already spent');
+	clock.advance(2_000);
+	assert.equal(throttle.isCoolingDown('a.test'), false);
+	assert.equal(throttle.cooldownUntil('a.test'), undefined);
+	assert.equal(throttle.tryAcquire('a.test').ok, true);
+	assert.equal(throttle.stats('a.test').cooldownMs, 3_000);
+	assert.equal(throttle.cooldownUntil('never.test'), undefined);
+});
+
+test('release() without an acquire is a bug and throws', () => {
+	const {throttle} = setup();
+	assert.throws(() => throttle.release('a.test', 'ok'), /nothing in flight/);
+	throttle.tryAcquire('a.test');
+	throttle.release('a.test', 'error');
+	assert.throws(() => throttle.release('a.test', 'ok'), /nothing in flight/);
+});
+
+test("release('cancelled') gives the slot and the rate token back", () => {
+	const {throttle} = setup({defaults: {maxConcurrency: 1, maxRequestsPerSecond: 1}});
+	assert.equal(throttle.tryAcquire('a.test').ok, true);
+	throttle.release('a.test', 'cancelled');
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: true});
+	throttle.release('a.test', 'ok');
+	assert.equal(throttle.tryAcquire('a.test').ok, false);
+});
+
+test("release('rate-limited') halves the observed rate of an unlimited host, with a floor", () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 1}});
+	// 40 req/s for 2 s, then a refusal.
+	for (let index = 0; index < 80; index++) {
+		assert.equal(throttle.tryAcquire('a.test').ok, true);
+		clock.advance(25);
+		if (index < 79) throttle.release('a.test', 'ok');
+	}
+	throttle.release('a.test', 'rate-limited');
+	const stats = throttle.stats('a.test');
+	assert.equal(stats.rateLimitedCount, 1);
+	assert.ok(stats.rateLimit !== undefined && stats.rateLimit >= 19 && stats.rateLimit <= 21, `rate ${stats.rateLimit}`);
+	// The first request after a cut waits a full interval at the new rate.
+	const gate = throttle.tryAcquire('a.test');
+	assert.ok(!gate.ok && gate.reason === 'rate' && gate.retryInMs >= 45 && gate.retryInMs <= 55, JSON.stringify(gate));
+
+	// Refusals keep cutting once per hold period, never below 0.5 req/s.
+	for (let index = 0; index < 20; index++) {
+		clock.advance(3_000);
+		assert.equal(throttle.tryAcquire('a.test').ok, true);
+		throttle.release('a.test', 'rate-limited');
+	}
+	assert.equal(throttle.stats('a.test').rateLimit, 0.5);
+	assert.equal(throttle.stats('a.test').rateLimitedCount, 21);
+});
+
+test('refusals of requests sent before a cut do not cut again', () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 8, maxRequestsPerSecond: 40}});
+	for (let index = 0; index < 4; index++) {
+		assert.equal(throttle.tryAcquire('a.test').ok, true);
+		clock.advance(25);
+	}
+	throttle.release('a.test', 'rate-limited');
+	const afterCut = throttle.stats('a.test').rateLimit!;
+	assert.ok(afterCut < 40);
+	clock.advance(2_000); // past the hold time, but three pre-cut requests are still coming back
+	throttle.release('a.test', 'rate-limited');
+	throttle.release('a.test', 'rate-limited');
+	throttle.release('a.test', 'rate-limited');
+	assert.equal(throttle.stats('a.test').rateLimit, afterCut);
+	assert.equal(throttle.stats('a.test').rateLimitedCount, 4);
+	assert.equal(throttle.tryAcquire('a.test').ok, true);
+	throttle.release('a.test', 'rate-limited');
+	assert.ok(throttle.stats('a.test').rateLimit! < afterCut, 'a post-cut refusal cuts');
+});
+
+test("release('ok') recovers the rate only while it limits, up to the configured max", () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 1, maxRequestsPerSecond: 10}});
+	assert.equal(throttle.tryAcquire('a.test').ok, true);
+	throttle.release('a.test', 'rate-limited');
+	assert.equal(throttle.stats('a.test').rateLimit, 0.5, 'one request observed: the floor');
+
+	// Used well below its limit, the rate does not grow.
+	clock.advance(10_000);
+	for (let index = 0; index < 10; index++) {
+		assert.equal(throttle.tryAcquire('a.test').ok, true);
+		clock.advance(5_000);
+		throttle.release('a.test', 'ok');
+	}
+	assert.equal(throttle.stats('a.test').rateLimit, 0.5);
+
+	// A greedy client, never refused: back to the configured 10 req/s, then the learned limit drops.
+	let seconds = 0;
+	while (throttle.stats('a.test').rateLimit !== 10 && seconds < 600) {
+		const gate = throttle.tryAcquire('a.test');
+		if (gate.ok) {
+			throttle.release('a.test', 'ok');
+		} else {
+			clock.advance(gate.retryInMs);
+			seconds += gate.retryInMs / 1000;
+		}
+	}
+	assert.equal(throttle.stats('a.test').rateLimit, 10);
+	assert.ok(seconds < 120, `recovered in ${seconds.toFixed(1)} s`);
+	assert.deepEqual(throttle.snapshot(), [], 'no learned rate left to persist');
+});
+
+test('an unlimited host drops its learned limit after climbing to twice the refused rate', () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 1}});
+	for (let index = 0; index < 40; index++) {
+		throttle.tryAcquire('a.test');
+		clock.advance(100);
+		throttle.release('a.test', index === 39 ? 'rate-limited' : 'ok');
+	}
+	assert.ok(throttle.stats('a.test').rateLimit! < 6);
+	let guard = 0;
+	while (throttle.stats('a.test').rateLimit !== undefined && guard++ < 100_000) {
+		const gate = throttle.tryAcquire('a.test');
+		if (gate.ok) throttle.release('a.test', 'ok');
+		else clock.advance(gate.retryInMs);
+	}
+	assert.equal(throttle.stats('a.test').rateLimit, undefined);
+});
+
+test('snapshot() and restore() carry cooldowns and learned rates across a restart', () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 1}});
+	throttle.cooldown('slow.test', clock.time + 60_000);
+	for (let index = 0; index < 20; index++) {
+		throttle.tryAcquire('busy.test');
+		clock.advance(100);
+		throttle.release('busy.test', index === 19 ? 'rate-limited' : 'ok');
+	}
+	throttle.tryAcquire('idle.test');
+	throttle.release('idle.test', 'ok');
+	const learned = throttle.stats('busy.test').rateLimit!;
+	const snapshot = throttle.snapshot();
+	assert.deepEqual(
+		snapshot.map((state) => state.host),
+		['slow.test', 'busy.test'],
+		'idle hosts are not persisted',
+	);
+	const stored = JSON.parse(JSON.stringify(snapshot)) as typeof snapshot;
+
+	const next = new HostThrottle({defaults: {maxConcurrency: 1}, now: clock.now});
+	next.restore(stored);
+	assert.equal(next.cooldownUntil('slow.test'), clock.time + 58_000);
+	assert.equal(next.tryAcquire('slow.test').ok, false);
+	assert.equal(next.stats('busy.test').rateLimit, learned);
+
+	// A restore never shortens a cooldown already set, and skips malformed entries.
+	next.cooldown('slow.test', clock.time + 120_000);
+	next.restore(stored);
+	next.restore([{host: 'bad.test', cooldownUntil: Number.NaN, adaptiveRate: -1}, {cooldownUntil: 1} as never, null as never]);
+	next.restore({host: 'slow.test'} as never);
+	assert.equal(next.cooldownUntil('slow.test'), clock.time + 120_000);
+	assert.equal(next.isCoolingDown('bad.test'), false);
+	assert.equal(next.stats('bad.test').rateLimit, undefined);
+});
+
+test('stats() reports every host seen', () => {
+	const {throttle} = setup();
+	throttle.tryAcquire('a.test');
+	throttle.tryAcquire('b.test');
+	throttle.release('b.test', 'rate-limited');
+	assert.deepEqual(
+		throttle.stats().map(({host, inFlight, rateLimitedCount}) => ({host, inFlight, rateLimitedCount})),
+		[
+			{host: 'a.test', inFlight: 1, rateLimitedCount: 0},
+			{host: 'b.test', inFlight: 0, rateLimitedCount: 1},
+		],
+	);
+});
+
+test('the constructor rejects out-of-range limits, naming them', () => {
+	assert.throws(() => new HostThrottle({defaults: {maxConcurrency: 0}}), {name: 'TypeError', message: /defaults.maxConcurrency.*`0`/});
+	assert.throws(() => new HostThrottle({defaults: {maxRequestsPerSecond: -2}}), /defaults.maxRequestsPerSecond/);
+	assert.throws(() => new HostThrottle({hosts: [{match: 'a', maxConcurrency: 1.5}]}), /hosts\[0\].maxConcurrency/);
+	assert.doesNotThrow(() => new HostThrottle({defaults: {maxConcurrency: Infinity}}));
+});

@@ -1,0 +1,90 @@
+// Shared by the session tests: a real node:http server on 127.0.0.1:0 and a login context.
+import {randomBytes} from 'node:crypto';
+import http from 'node:http';
+import type {AddressInfo} from 'node:net';
+import type {TestContext} from 'node:test';
+import type {LoginContext} from '../../src/sessions/login/login-strategy.js';
+import {Session, type Account} from '../../src/sessions/session.js';
+import {createSessionHttp, type FetchDefaults} from '../../src/sessions/session-http.js';
+import type {Store, StoredSession} from '../../src/store/store.js';
+
+export type Handler = (request: http.IncomingMessage, response: http.ServerResponse, body: string) => void | Promise<void>;
+
+/** Serves `handler` on 127.0.0.1 (random port) until the test ends; returns the base URL. */
+export async function startServer(t: TestContext, handler: Handler): Promise<string> {
+	const server = http.createServer((request, response) => {
+		const chunks: Buffer[] = [];
+		request.on('data', (chunk: Buffer) => chunks.push(chunk));
+		request.on('end', () => {
+			Promise.resolve(handler(request, response, Buffer.concat(chunks).toString('utf8'))).catch((error: unknown) => {
+				response.statusCode = 500;
+				response.end(String(error));
+			});
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	t.after(() => {
+		server.closeAllConnections();
+		return new Promise<void>((resolve) => server.close(() => resolve()));
+	});
+	return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** No generated browser headers: faster, and the server sees exactly what we send. */
+export const fetchDefaults: FetchDefaults = {useHeaderGenerator: false, headers: {'user-agent': 'crawljar-test'}};
+
+export function loginContext(baseUrl: string, account: Account, session = new Session(`${account.username}#1`, account)): LoginContext {
+	return {session, account, baseUrl, http: createSessionHttp(session, {baseUrl, fetchDefaults}), now: Date.now};
+}
+
+export function testKey(): Buffer {
+	return randomBytes(32);
+}
+
+export function cookiesOf(request: http.IncomingMessage): Record<string, string> {
+	const header = request.headers.cookie ?? '';
+	return Object.fromEntries(
+		header
+			.split(';')
+			.map((part) => part.trim())
+			.filter(Boolean)
+			.map((part) => [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)]),
+	);
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function html(body: string): string {
+	return `<!doctype html><html><head><title>t</title></head><body>${body}</body></html>`;
+}
+
+/** A Store test double with only the session methods (the rest are never called by the pool). */
+export function memorySessionStore(onSave?: (session: StoredSession) => void): Store & {rows: Map<string, StoredSession>} {
+	const rows = new Map<string, StoredSession>();
+	const store = {
+		rows,
+		async loadSessions() {
+			return [...rows.values()];
+		},
+		async saveSession(session: StoredSession) {
+			rows.set(session.id, session);
+			onSave?.(session);
+		},
+		async deleteSessions(id?: string) {
+			if (id === undefined) {
+				const count = rows.size;
+				rows.clear();
+				return count;
+			}
+			return rows.delete(id) ? 1 : 0;
+		},
+	};
+	return store as unknown as Store & {rows: Map<string, StoredSession>};
+}
+
+export function quietLog(): {info(message: string): void; warn(message: string): void; messages: string[]} {
+	const messages: string[] = [];
+	return {messages, info: (message) => messages.push(`info: ${message}`), warn: (message) => messages.push(`warn: ${message}`)};
+}
