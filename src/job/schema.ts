@@ -61,6 +61,7 @@ export const definitionSchema = z
 				maxConcurrency: positiveInt.optional(),
 				loginConcurrency: positiveInt.optional(),
 				loginMaxAttempts: positiveInt.optional(),
+				authCookies: z.array(z.string().min(1)).optional(),
 			})
 			.optional(),
 		concurrency: positiveInt.optional(),

@@ -6,15 +6,11 @@ import type {FetchTimeouts} from '../http/fetch.js';
 import type {RetryOptions} from '../policy/retry-options.js';
 import type {ScheduleOption} from '../scheduler/schedule-options.js';
 import type {LoginOption} from '../sessions/login/login-strategy.js';
-import type {Session} from '../sessions/session.js';
+import type {Account, Session} from '../sessions/session.js';
 
 export type Promisable<T> = T | Promise<T>;
 
-export interface Account {
-	readonly username: string;
-	readonly password?: string;
-	readonly [extra: string]: unknown;
-}
+export type {Account};
 
 export interface StartRequest {
 	readonly url: string;
@@ -109,6 +105,11 @@ export interface SessionOptions {
 	readonly loginConcurrency?: number;
 	/** Failed logins before a session is disabled. @default 3 */
 	readonly loginMaxAttempts?: number;
+	/**
+	 * Cookies whose deletion by the server means "logged out".
+	 * @default login cookies named like a session cookie (sid, session, auth, token, jwt…)
+	 */
+	readonly authCookies?: readonly string[];
 }
 
 export interface HostLimits {

@@ -20,6 +20,8 @@ export interface ProcessDeps {
 	readonly throttle: HostThrottle;
 	readonly routes: ReadonlyMap<string, {handler: RouteHandler; retry: ResolvedRetryOptions}>;
 	readonly loginUrl: string | undefined;
+	/** Origins that may receive a session's credential headers (Authorization, login-set headers). */
+	readonly credentialOrigins: ReadonlySet<string>;
 	readonly hasLogin: boolean;
 	readonly fetchOptions: FetchOptions;
 	readonly log: Logger;
@@ -89,7 +91,8 @@ async function fetchAndHandle(
 			...deps.fetchOptions,
 			method: request.method,
 			headers: {...parts.headers, ...request.headers},
-			credentialHeaders: parts.credentialHeaders,
+			// Tokens go only to the origins the crawler logs in to (start URLs, login URL).
+			credentialHeaders: deps.credentialOrigins.has(originOf(request.url)) ? parts.credentialHeaders : {},
 			jar: parts.jar,
 			sessionToken: parts.sessionToken,
 		});
@@ -115,7 +118,7 @@ async function fetchAndHandle(
 			url: result.url,
 			redirects: result.redirects,
 			loginUrl: deps.loginUrl,
-			deletedAuthCookie: deps.hasLogin && result.deletedCookies.some((name) => session.authCookieNames.has(name)),
+			deletedAuthCookie: deps.hasLogin && session.lostAuthCookie(result.deletedCookies, deps.definition.sessions?.authCookies),
 			isLoggedOutPage: await isLoggedOutPage(deps, info, parsed),
 		});
 	} else {
@@ -244,4 +247,8 @@ async function isLoggedOutPage(deps: ProcessDeps, request: RequestInfo, parsed: 
 		deps.log.warn(`loggedOut check threw on ${redactUrl(request.url)} (treated as logged in): ${describeError(error).message}`);
 		return false;
 	}
+}
+
+function originOf(url: string): string {
+	return new URL(url).origin;
 }

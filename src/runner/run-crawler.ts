@@ -90,6 +90,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				throttle,
 				routes: resolveRoutes(definition, defaultRetry),
 				loginUrl: login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined,
+				credentialOrigins: credentialOrigins(definition, login?.loginUrl),
 				hasLogin: Boolean(login),
 				fetchOptions: fetchDefaults(definition),
 				log,
@@ -127,6 +128,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			options.signal?.removeEventListener('abort', onStop);
 		}
 		await store.setMeta('hosts', JSON.stringify(throttle.snapshot()));
+		await pool.flush();
 		const counts = await store.counts(run.id);
 		const summary = buildSummary({
 			runId: run.id,
@@ -146,6 +148,13 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
 	}
+}
+
+function credentialOrigins(definition: CrawlerDefinition, loginUrl: string | undefined): Set<string> {
+	const urls = definition.startUrls.map((start) => (typeof start === 'string' ? start : start.url));
+	const origins = new Set(urls.map((url) => new URL(url).origin));
+	if (loginUrl) origins.add(new URL(loginUrl, urls[0]).origin);
+	return origins;
 }
 
 function fetchDefaults(definition: CrawlerDefinition) {

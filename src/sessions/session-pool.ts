@@ -202,8 +202,9 @@ export class SessionPool {
 	requestParts(session: Session): RequestParts {
 		return {
 			jar: session.jar,
-			headers: {...this.#options.fetchDefaults?.headers, ...session.headers},
-			credentialHeaders: this.#login?.credentialHeaders(session) ?? {},
+			headers: {...this.#options.fetchDefaults?.headers},
+			// Headers a login step set are credentials too: same-origin only, like Authorization.
+			credentialHeaders: {...session.headers, ...this.#login?.credentialHeaders(session)},
 			sessionToken: session.sessionToken,
 			generation: session.generation,
 		};

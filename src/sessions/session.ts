@@ -66,6 +66,9 @@ export interface SessionMeta {
 	readonly stats: SessionStats;
 }
 
+/** Names servers give their session cookie: sid, PHPSESSID, JSESSIONID, connect.sid, session, auth_token, jwt… */
+const SESSION_COOKIE_NAME = /sess|sid|auth|token|jwt|login|remember|identity/i;
+
 export function newJar(): CookieJar {
 	// Defaults on purpose: strict parsing passes all 222 http-state cases (looseMode fails 27),
 	// and allowSecureOnLocal (default true) treats http://127.0.0.1 and localhost as secure
@@ -161,9 +164,14 @@ export class Session {
 		this.headers[name.toLowerCase()] = value;
 	}
 
-	/** True when the server deleted one of the cookies the login set (a hard logout). */
-	lostAuthCookie(deletedNames: readonly string[]): boolean {
-		return deletedNames.some((name) => this.authCookieNames.has(name));
+	/**
+	 * True when the server deleted the session's login cookie (a hard logout). With no explicit
+	 * list, only login cookies whose name says "session" count: sites also set and then delete
+	 * flash-message or CSRF cookies around a login, and treating those as a logout would loop.
+	 */
+	lostAuthCookie(deletedNames: readonly string[], authCookies?: readonly string[]): boolean {
+		if (authCookies) return deletedNames.some((name) => authCookies.includes(name));
+		return deletedNames.some((name) => this.authCookieNames.has(name) && SESSION_COOKIE_NAME.test(name));
 	}
 
 	/** Forgets what the last login obtained before a new one; other cookies (consent, manual) stay. */

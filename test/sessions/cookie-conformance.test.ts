@@ -96,5 +96,11 @@ describe('Session cookie API', () => {
 		assert.equal(session.lostAuthCookie(['tracking']), false);
 		assert.equal(session.lostAuthCookie(['sid']), true);
 		assert.ok(session.authCookieNames.has('sid'));
+		session.addCookie('consent=yes; Path=/', 'https://example.com/');
+		session.setToken({accessToken: 'tok'});
+		session.resetAuth();
+		assert.equal(session.cookieHeader('https://example.com/'), 'consent=yes', 'a new login starts without the old login cookie');
+		assert.equal(session.tokens, undefined);
+		assert.equal(session.authCookieNames.size, 0);
 	});
 });

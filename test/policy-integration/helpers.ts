@@ -1,0 +1,109 @@
+// Shared by the policy integration tests: real servers on 127.0.0.1:0 that log what arrived and
+// when, per-test temp storage, and a log that keeps its lines for assertions.
+import {mkdtempSync, rmSync} from 'node:fs';
+import http from 'node:http';
+import type {AddressInfo} from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type {TestContext} from 'node:test';
+import type {Logger} from '../../src/job/types.js';
+
+// Session encryption key for in-process runs: never a key file in the real home.
+process.env.CRAWLJAR_SECRET ??= 'policy-integration-test-secret';
+
+export interface Arrival {
+	/** Date.now() when the request's headers arrived. */
+	readonly at: number;
+	readonly method: string;
+	readonly path: string;
+}
+
+export type ArrivalHandler = (request: http.IncomingMessage, response: http.ServerResponse, arrival: Arrival) => void;
+
+export interface LoggingServer {
+	/** `http://127.0.0.1:<port>` */
+	readonly url: string;
+	/** `127.0.0.1:<port>`: the host key the throttle uses. */
+	readonly host: string;
+	/** Every request, in arrival order. */
+	readonly arrivals: Arrival[];
+	/** Requests being answered right now, and the most ever seen at once. */
+	readonly concurrency: {current: number; max: number};
+	/** Arrivals per path. */
+	count(path: string): number;
+}
+
+/** Serves `handler` until the test ends; logs each arrival before calling it. */
+export async function startLoggingServer(t: TestContext, handler: ArrivalHandler): Promise<LoggingServer> {
+	const arrivals: Arrival[] = [];
+	const counts = new Map<string, number>();
+	const concurrency = {current: 0, max: 0};
+	const server = http.createServer((request, response) => {
+		const arrival: Arrival = {at: Date.now(), method: request.method ?? 'GET', path: request.url ?? '/'};
+		arrivals.push(arrival);
+		counts.set(arrival.path, (counts.get(arrival.path) ?? 0) + 1);
+		concurrency.current++;
+		concurrency.max = Math.max(concurrency.max, concurrency.current);
+		let isCounted = true;
+		const settle = () => {
+			if (isCounted) concurrency.current--;
+			isCounted = false;
+		};
+		response.on('close', settle);
+		request.resume();
+		handler(request, response, arrival);
+	});
+	// A refused keep-alive is not a test failure: sockets are destroyed on purpose by some servers.
+	server.on('clientError', (_error, socket) => socket.destroy());
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	t.after(() => {
+		server.closeAllConnections();
+		return new Promise<void>((resolve) => server.close(() => resolve()));
+	});
+	const {port} = server.address() as AddressInfo;
+	return {
+		url: `http://127.0.0.1:${port}`,
+		host: `127.0.0.1:${port}`,
+		arrivals,
+		concurrency,
+		count: (pathname) => counts.get(pathname) ?? 0,
+	};
+}
+
+export function page(response: http.ServerResponse, body = 'ok', status = 200): void {
+	response.statusCode = status;
+	response.setHeader('content-type', 'text/html; charset=utf-8');
+	response.end(`<!doctype html><html><head><title>${body}</title></head><body><h1>${body}</h1></body></html>`);
+}
+
+/** A fresh storage folder, removed when the test ends. */
+export function tempStorage(t: TestContext): string {
+	const dir = mkdtempSync(path.join(os.tmpdir(), 'crawljar-policy-'));
+	t.after(() => rmSync(dir, {recursive: true, force: true}));
+	return dir;
+}
+
+export interface CapturedLog extends Logger {
+	readonly lines: string[];
+}
+
+export function captureLog(): CapturedLog {
+	const lines: string[] = [];
+	return {
+		lines,
+		info: (message) => lines.push(`info: ${message}`),
+		warn: (message) => lines.push(`warn: ${message}`),
+		error: (message) => lines.push(`error: ${message}`),
+	};
+}
+
+export function pageUrls(base: string, count: number, prefix = '/p/'): string[] {
+	return Array.from({length: count}, (_, index) => `${base}${prefix}${index}`);
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Fast, predictable requests: no generated browser headers. */
+export const testDefaults = {useHeaderGenerator: false, headers: {'user-agent': 'crawljar-policy-test'}} as const;
