@@ -113,6 +113,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			},
 		);
 
+		warnAboutCaps(definition, options.concurrency ?? definition.concurrency ?? 10, pool, log);
 		const onStop = () => engine.stop('stopped by signal');
 		options.signal?.addEventListener('abort', onStop, {once: true});
 		if (options.signal?.aborted) onStop();
@@ -147,6 +148,20 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	} finally {
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
+	}
+}
+
+/** A total concurrency the per-host or per-session caps can never reach deserves a word. */
+function warnAboutCaps(definition: CrawlerDefinition, concurrency: number, pool: SessionPool, log: Logger): void {
+	const perHost = definition.hosts?.maxConcurrency ?? 4;
+	const hosts = new Set(definition.startUrls.map((start) => new URL(typeof start === 'string' ? start : start.url).host));
+	if (hosts.size === 1 && concurrency > perHost && !definition.hosts?.overrides?.length) {
+		log.info(`note: at most ${perHost} requests in flight per host (hosts.maxConcurrency); concurrency ${concurrency} needs several hosts or a higher hosts.maxConcurrency`);
+	}
+	const perSession = definition.sessions?.maxConcurrency ?? 4;
+	const sessions = pool.stats().sessions;
+	if (definition.login && concurrency > perSession * sessions) {
+		log.info(`note: ${sessions} session(s) × ${perSession} in flight (sessions.maxConcurrency) caps concurrency at ${perSession * sessions}`);
 	}
 }
 

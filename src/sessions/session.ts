@@ -181,7 +181,8 @@ export class Session {
 			this.jar.store.removeCookie(cookie.domain, cookie.path, cookie.key, () => {});
 		}
 		this.tokens = undefined;
-		this.authCookieNames = new Set();
+		// authCookieNames stay until markLoggedIn replaces them: requests sent before this re-login
+		// still come back with the old cookie deleted, and must be seen as logged out, not done.
 	}
 
 	markLoggedIn(now: number): void {

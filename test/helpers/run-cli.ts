@@ -8,6 +8,8 @@ import type {TestContext} from 'node:test';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 const ENTRY = path.join(REPO, 'test/helpers/cli-entry.ts');
+// Resolved here, not by the child: its cwd (a temp project) has no node_modules/tsx.
+const TSX = import.meta.resolve('tsx');
 
 export interface CliResult {
 	readonly code: number | null;
@@ -35,7 +37,7 @@ export interface CliProcess {
 }
 
 export function spawnCli(args: readonly string[], options: CliOptions = {}): CliProcess {
-	const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+	const child = spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
 		cwd: options.cwd ?? REPO,
 		env: {
 			PATH: process.env.PATH ?? '',

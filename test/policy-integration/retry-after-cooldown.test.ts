@@ -30,6 +30,7 @@ function sidOf(request: http.IncomingMessage): string | undefined {
 async function startRateLimitedSite(t: test.TestContext, retryAfter: 'seconds' | 'date') {
 	let pageRequests = 0;
 	let window: Window | undefined;
+	const held: http.ServerResponse[] = [];
 	const served = new Set<string>();
 	const sessionsBeforeTrigger = new Set<string>();
 	const server = await startLoggingServer(t, (request, response, arrival) => {
@@ -58,15 +59,23 @@ async function startRateLimitedSite(t: test.TestContext, retryAfter: 'seconds' |
 				response.setHeader('retry-after', '2');
 				return page(response, 'slow down', 429);
 			}
-			// HTTP-dates have one-second resolution: answer at a whole second so that the date
-			// is exactly 2 s after the 429 leaves. Until then other requests are served.
+			// HTTP-dates have one-second resolution: the 429s leave at a whole second, so that the
+			// date is exactly 2 s after them. Page requests arriving until then are held and get
+			// the same 429 (the pages left stay queued during the cooldown).
 			const start = Math.ceil((Date.now() + 1) / 1000) * 1000;
 			const header = new Date(start + 2_000).toUTCString();
+			held.push(response);
 			setTimeout(() => {
 				window = {start: Date.now(), end: start + 2_000, header};
-				response.setHeader('retry-after', header);
-				page(response, 'slow down', 429);
+				for (const heldResponse of held.splice(0)) {
+					heldResponse.setHeader('retry-after', header);
+					page(heldResponse, 'slow down', 429);
+				}
 			}, start - Date.now());
+			return;
+		}
+		if (!window && held.length > 0) {
+			held.push(response);
 			return;
 		}
 		if (!window) sessionsBeforeTrigger.add(sid);
@@ -104,6 +113,7 @@ for (const form of ['seconds', 'date'] as const) {
 		);
 
 		const window = site.window();
+		if (process.env.DEBUG_TIMELINE) console.log(form, window && site.server.arrivals.map((a) => `${a.path}@${a.at - window.start}`).join(' '));
 		assert.ok(window, 'the server sent its 429');
 		const duringCooldown = site.server.arrivals.filter(({at}) => at > window.start + SKEW_MS && at < window.end - SKEW_MS);
 		assert.deepEqual(

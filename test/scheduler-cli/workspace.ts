@@ -1,11 +1,11 @@
 // A temp project for scheduler tests: crawler files in <dir>/crawlers (written by the test, the
 // site URL passed through the env), storage in <dir>/storage, a secret so no key file is written.
-import {mkdtempSync, mkdirSync, rmSync, writeFileSync} from 'node:fs';
-import {tmpdir} from 'node:os';
 import path from 'node:path';
 import type {TestContext} from 'node:test';
 import {expectedBook} from '../../demo/site/index.js';
-import {repoRoot} from '../helpers/run-cli.js';
+import {openStore} from '../../src/store/open-store.js';
+import type {RunRecord} from '../../src/store/store.js';
+import {REPO, tempProject} from '../helpers/run-cli.js';
 
 export interface Workspace {
 	readonly dir: string;
@@ -18,25 +18,19 @@ export interface Workspace {
 }
 
 export function createWorkspace(t: TestContext, siteUrl = 'http://127.0.0.1:9'): Workspace {
-	const dir = mkdtempSync(path.join(tmpdir(), 'crawljar-schedule-'));
-	t.after(() => rmSync(dir, {recursive: true, force: true}));
-	const crawlersDir = path.join(dir, 'crawlers');
-	const storageDir = path.join(dir, 'storage');
-	mkdirSync(crawlersDir);
+	const project = tempProject(t);
+	// ESM like a real project: without it tsx loads the crawler files (and src/) as CommonJS.
+	project.write('package.json', '{"type": "module"}\n');
 	return {
-		dir,
-		crawlersDir,
-		storageDir,
-		env: {CRAWLJAR_SECRET: 'scheduler-cli-test-secret', CRAWLJAR_STORAGE: storageDir, SITE_URL: siteUrl},
-		writeCrawler(file, source) {
-			const target = path.join(crawlersDir, file);
-			writeFileSync(target, source);
-			return target;
-		},
+		dir: project.dir,
+		crawlersDir: path.join(project.dir, 'crawlers'),
+		storageDir: project.storage,
+		env: {...project.env, CRAWLJAR_SECRET: 'scheduler-cli-test-secret', SITE_URL: siteUrl},
+		writeCrawler: (file, source) => project.write(path.join('crawlers', file), source),
 	};
 }
 
-const indexModule = JSON.stringify(path.join(repoRoot, 'src/index.ts'));
+const indexModule = JSON.stringify(path.join(REPO, 'src/index.ts'));
 
 export interface BookCrawlerOptions {
 	readonly name: string;
@@ -77,4 +71,33 @@ export function expectedItems(siteUrl: string, books: number): Array<{url: strin
 		const book = expectedBook(index + 1);
 		return {url: siteUrl + book.path, title: book.title, price: book.price};
 	}).sort((a, b) => a.url.localeCompare(b.url));
+}
+
+/** Reads one meta value of a crawler's store, as the scheduler persisted it. */
+export async function readMeta(storageDir: string, crawler: string, key: string): Promise<string | undefined> {
+	const store = openStore(storageDir, crawler);
+	try {
+		return await store.getMeta(key);
+	} finally {
+		await store.close();
+	}
+}
+
+export async function writeMeta(storageDir: string, crawler: string, key: string, value: string): Promise<void> {
+	const store = openStore(storageDir, crawler);
+	try {
+		await store.setMeta(key, value);
+	} finally {
+		await store.close();
+	}
+}
+
+/** Every run of a crawler, oldest first. */
+export async function readRuns(storageDir: string, crawler: string): Promise<RunRecord[]> {
+	const store = openStore(storageDir, crawler);
+	try {
+		return (await store.listRuns(1000)).sort((a, b) => a.id - b.id);
+	} finally {
+		await store.close();
+	}
 }

@@ -1,0 +1,244 @@
+// `npm run bench`: crawljar side by side with Crawlee (disk and memory storage), a hand-written
+// got-scraping + cheerio + p-queue loop and a raw undici GET loop, against the demo site in its
+// own process; each measurement in its own child process, systems alternating. Then the resume
+// time after SIGKILL, session save/load and the 1M-URL frontier. Writes bench/results.json.
+//
+//   npm run bench                      5,000 books, concurrency 10 and 50, 3 repetitions
+//   npm run bench -- --quick           1,000 books, concurrency 10, 1 repetition (< 2 min)
+//   npm run bench -- --reps 5 --books 5000 --concurrency 10,50 --no-extras --profile
+import {spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {parseArgs} from 'node:util';
+import {measureResume, type ResumeResult} from './measure-resume.js';
+import type {SessionsResult} from './measure-sessions.js';
+import {formatProfile, profileSystem} from './profile.js';
+import {startSiteProcess} from './lib/site-process.js';
+import {repoDir, runChild} from './lib/spawn-child.js';
+import {round, spread, table, type Spread} from './lib/stats.js';
+import {SYSTEMS, expectedPages, type Measurement, type SystemName, type WorkerConfig} from './lib/types.js';
+
+const {values: flags} = parseArgs({
+	options: {
+		quick: {type: 'boolean'},
+		reps: {type: 'string'},
+		books: {type: 'string'},
+		'page-bytes': {type: 'string'},
+		concurrency: {type: 'string'},
+		systems: {type: 'string'},
+		'no-extras': {type: 'boolean'},
+		profile: {type: 'boolean'},
+	},
+});
+const quick = Boolean(flags.quick);
+const books = Number(flags.books ?? (quick ? 1000 : 5000));
+const pageBytes = Number(flags['page-bytes'] ?? 10_000);
+const perPage = 20;
+const reps = Number(flags.reps ?? (quick ? 1 : 3));
+const concurrencies = (flags.concurrency ?? (quick ? '10' : '10,50')).split(',').map(Number);
+const hasCrawlee = existsSync(path.join(repoDir, 'bench/node_modules/crawlee/package.json'));
+const systems = (flags.systems?.split(',') as SystemName[] | undefined) ?? SYSTEMS.filter((system) => hasCrawlee || !system.startsWith('crawlee'));
+const resultsFile = path.join(repoDir, quick ? 'bench/tmp/results-quick.json' : 'bench/results.json');
+
+interface Run extends Measurement {
+	readonly system: SystemName;
+	readonly concurrency: number;
+	readonly rep: number;
+	readonly pagesPerSecond: number;
+	readonly peakRssMiB: number;
+	/** Every page fetched once and every book extracted. */
+	readonly complete: boolean;
+}
+
+interface SystemSummary {
+	readonly pagesPerSecond: Spread;
+	readonly peakRssMiB: Spread;
+	readonly runs: number;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+if (!hasCrawlee) log('bench: Crawlee is not installed (cd bench && npm install --no-audit --no-fund); measuring without it');
+log(`bench: ${books} books of ~${pageBytes} bytes, concurrency ${concurrencies.join(' and ')}, ${reps} repetition(s), systems ${systems.join(', ')}`);
+
+const runs: Run[] = [];
+const site = await startSiteProcess({books, pageBytes});
+try {
+	for (const concurrency of concurrencies) {
+		for (let rep = 1; rep <= reps; rep++) {
+			// Alternating (a, b, c, d, a, b, …) spreads the machine's noise over every system.
+			for (const system of systems) runs.push(await measure(system, concurrency, rep));
+		}
+	}
+} finally {
+	await site.stop();
+}
+
+const extras = flags['no-extras'] ? undefined : await measureExtras();
+const profile = flags.profile ? await profileSystem('crawljar', books, concurrencies[0]!, pageBytes) : undefined;
+
+const summary = summarize();
+const ratios = ratiosAt(concurrencies[0]!);
+const results = {
+	date: new Date().toISOString(),
+	machine: {
+		cpus: os.cpus().length,
+		cpuModel: os.cpus()[0]?.model ?? 'unknown',
+		memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+		node: process.version,
+		platform: `${os.platform()} ${os.release()}`,
+		// Every child runs under tsx (TypeScript loader thread): this much RSS is the loader, not the system.
+		baselineRssMiB: baselineRss(),
+	},
+	config: {books, pageBytes, perPage, reps, concurrencies, quick, expectedPages: expectedPages(books, perPage)},
+	ratios: {...ratios, byConcurrency: Object.fromEntries(concurrencies.map((concurrency) => [concurrency, ratiosAt(concurrency)]))},
+	targets: targets(),
+	summary,
+	runs,
+	...extras,
+	...(profile ? {profile: {measurement: profile.measurement, busyMs: profile.profile.busyMs, areas: profile.profile.areas, functions: profile.profile.functions}} : {}),
+};
+mkdirSync(path.dirname(resultsFile), {recursive: true});
+writeFileSync(resultsFile, `${JSON.stringify(results, null, '\t')}\n`);
+
+console.log(report());
+if (profile) console.log(`\n${formatProfile(profile)}`);
+log(`\nwrote ${path.relative(process.cwd(), resultsFile)}`);
+
+async function measure(system: SystemName, concurrency: number, rep: number): Promise<Run> {
+	const storageDir = mkdtempSync(path.join(os.tmpdir(), `crawljar-bench-${system}-`));
+	try {
+		const config: WorkerConfig = {system, siteUrl: site.url, concurrency, books, perPage, storageDir};
+		const measurement = await runChild<Measurement>('bench/worker.ts', [JSON.stringify(config)]);
+		const complete = measurement.pages === expectedPages(books, perPage) && (system === 'raw-http' || measurement.items === books);
+		const run: Run = {
+			system,
+			concurrency,
+			rep,
+			...measurement,
+			pagesPerSecond: round((measurement.pages * 1000) / measurement.elapsedMs, 1),
+			peakRssMiB: round(measurement.maxRssKiB / 1024, 1),
+			complete,
+		};
+		log(`  c=${concurrency} #${rep} ${system.padEnd(14)} ${String(run.pagesPerSecond).padStart(8)} pages/s  ${String(run.peakRssMiB).padStart(6)} MiB${complete ? '' : `  INCOMPLETE (${measurement.pages} pages, ${measurement.items} items)`}`);
+		return run;
+	} finally {
+		rmSync(storageDir, {recursive: true, force: true});
+	}
+}
+
+async function measureExtras(): Promise<{resume: ResumeResult | {error: string}; sessions: SessionsResult | {error: string}; frontier: {urls: number; peakRssMiB: number | undefined; output: string} | {error: string}}> {
+	log('bench: resume after SIGKILL…');
+	const resume = await measureResume({books: quick ? 1000 : 5000, pageBytes, concurrency: 10}).catch((error: unknown) => ({error: String(error)}));
+	log('bench: 1,000 sessions × 20 cookies…');
+	const sessions = await runChild<SessionsResult>('bench/measure-sessions.ts', ['1000', '20']).catch((error: unknown) => ({error: String(error)}));
+	const urls = quick ? 100_000 : 1_000_000;
+	log(`bench: ${urls.toLocaleString()}-URL frontier…`);
+	const frontier = runFrontier(urls);
+	return {resume, sessions, frontier};
+}
+
+function runFrontier(urls: number): {urls: number; peakRssMiB: number | undefined; output: string} | {error: string} {
+	const child = spawnSync(process.execPath, ['--import', 'tsx', 'bench/frontier-1m.ts', String(urls), quick ? '500' : '2000'], {cwd: repoDir, encoding: 'utf8', timeout: 600_000});
+	if (child.status !== 0) return {error: `bench/frontier-1m.ts exited ${child.status ?? child.signal}: ${child.stderr.slice(-1000)}`};
+	const peak = /peak RSS: ([\d.]+) MB/.exec(child.stdout)?.[1];
+	return {urls, peakRssMiB: peak ? Number(peak) : undefined, output: child.stdout.trim()};
+}
+
+function baselineRss(): number {
+	const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', 'console.log(process.resourceUsage().maxRSS)'], {cwd: repoDir, encoding: 'utf8'});
+	return round(Number(child.stdout.trim()) / 1024, 1);
+}
+
+function summarize(): Record<string, Partial<Record<SystemName, SystemSummary>>> {
+	const byConcurrency: Record<string, Partial<Record<SystemName, SystemSummary>>> = {};
+	for (const concurrency of concurrencies) {
+		const entry: Partial<Record<SystemName, SystemSummary>> = {};
+		for (const system of systems) {
+			const mine = runs.filter((run) => run.system === system && run.concurrency === concurrency && run.complete);
+			if (mine.length === 0) continue;
+			entry[system] = {
+				pagesPerSecond: spread(mine.map((run) => run.pagesPerSecond)),
+				peakRssMiB: spread(mine.map((run) => run.peakRssMiB)),
+				runs: mine.length,
+			};
+		}
+		byConcurrency[concurrency] = entry;
+	}
+	return byConcurrency;
+}
+
+function ratiosAt(concurrency: number): {crawljarVsCrawleeDisk: number | null; crawljarVsCrawleeMemory: number | null; crawljarVsHandwritten: number | null} {
+	const entry = summary[concurrency] ?? {};
+	const ratio = (other: SystemName) => {
+		const mine = entry.crawljar?.pagesPerSecond.median;
+		const theirs = entry[other]?.pagesPerSecond.median;
+		return mine && theirs ? round(mine / theirs, 2) : null;
+	};
+	return {crawljarVsCrawleeDisk: ratio('crawlee-disk'), crawljarVsCrawleeMemory: ratio('crawlee-memory'), crawljarVsHandwritten: ratio('handwritten')};
+}
+
+function targets(): Record<string, {target: string; measured: number | null; met: boolean | null}> {
+	const check = (target: string, measured: number | null | undefined, met: (value: number) => boolean) => ({
+		target,
+		measured: measured ?? null,
+		met: measured === null || measured === undefined ? null : met(measured),
+	});
+	const crawljarRss = Math.max(...runs.filter((run) => run.system === 'crawljar').map((run) => run.peakRssMiB));
+	const resume = extras?.resume;
+	const frontier = extras?.frontier;
+	return {
+		crawljarVsCrawleeDisk: check('>= 4', ratios.crawljarVsCrawleeDisk, (value) => value >= 4),
+		crawljarVsCrawleeMemory: check('>= 2', ratios.crawljarVsCrawleeMemory, (value) => value >= 2),
+		crawljarVsHandwritten: check('>= 0.8', ratios.crawljarVsHandwritten, (value) => value >= 0.8),
+		crawljarPeakRssMiB: check('<= 300', Number.isFinite(crawljarRss) ? crawljarRss : null, (value) => value <= 300),
+		resumeToFirstRequestMs: check('< 1000', resume && 'spawnToFirstRequestMs' in resume ? resume.spawnToFirstRequestMs : null, (value) => value < 1000),
+		frontierPeakRssMiB: check('< 300', frontier && 'peakRssMiB' in frontier ? frontier.peakRssMiB : null, (value) => value < 300),
+	};
+}
+
+function report(): string {
+	const lines: string[] = [];
+	const number = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
+	for (const concurrency of concurrencies) {
+		const entry = summary[concurrency] ?? {};
+		const rows = systems.map((system) => {
+			const each = entry[system];
+			const failed = runs.filter((run) => run.system === system && run.concurrency === concurrency && !run.complete).length;
+			if (!each) return [system, '-', '-', '-', failed ? `${failed} incomplete` : ''];
+			const pps = each.pagesPerSecond;
+			const crawljar = entry.crawljar?.pagesPerSecond.median;
+			return [
+				system,
+				number(pps.median),
+				`${number(pps.min)}–${number(pps.max)}`,
+				`${number(each.peakRssMiB.max)} MiB`,
+				system === 'crawljar' || !crawljar ? '' : `${(crawljar / pps.median).toFixed(2)}×`,
+				failed ? `${failed} incomplete` : '',
+			];
+		});
+		lines.push(`\nconcurrency ${concurrency} (${books} books + ${Math.ceil(books / perPage)} catalogue pages, ${reps} run(s) each)`);
+		lines.push(table(['system', 'pages/s (median)', 'min–max', 'peak RSS', 'crawljar ÷ this', ''], rows));
+	}
+	lines.push(`\nratios at concurrency ${concurrencies[0]}: crawljar/Crawlee-disk ${ratios.crawljarVsCrawleeDisk ?? '-'}×, crawljar/Crawlee-memory ${ratios.crawljarVsCrawleeMemory ?? '-'}×, crawljar/hand-written ${ratios.crawljarVsHandwritten ?? '-'}×`);
+	lines.push(`(peak RSS includes ~${results.machine.baselineRssMiB} MiB of node + the tsx loader every child runs under)`);
+	if (extras) {
+		const {resume, sessions, frontier} = extras;
+		lines.push('');
+		lines.push(
+			'spawnToFirstRequestMs' in resume
+				? `resume after SIGKILL (${resume.books}-page crawl killed after ${resume.killedAfterBooks} books, CLI from ${resume.cli}): first request ${Math.round(resume.spawnToFirstRequestMs)} ms after spawn (${resume.firstRequestPath}); ${resume.items} items after resuming (exactly once: ${resume.items === resume.books ? 'yes' : 'NO'})`
+				: `resume after SIGKILL: failed: ${resume.error}`,
+		);
+		lines.push(
+			'saveMs' in sessions
+				? `sessions: ${sessions.sessions} × ${sessions.cookiesPerSession} cookies saved in ${Math.round(sessions.saveMs)} ms, loaded in ${Math.round(sessions.loadMs)} ms (${sessions.cookiesLoaded} cookies back)`
+				: `sessions: failed: ${sessions.error}`,
+		);
+		lines.push('peakRssMiB' in frontier ? `frontier of ${frontier.urls.toLocaleString()} URLs: peak RSS ${frontier.peakRssMiB ?? '?'} MB` : `frontier: failed: ${frontier.error}`);
+	}
+	lines.push('\ntargets:');
+	for (const [name, each] of Object.entries(results.targets)) lines.push(`  ${name.padEnd(26)} ${each.target.padEnd(8)} ${String(each.measured ?? '-').padStart(8)}  ${each.met === null ? 'n/a' : each.met ? 'met' : 'MISSED'}`);
+	return lines.join('\n');
+}
