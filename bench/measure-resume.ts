@@ -28,7 +28,8 @@ export interface ResumeResult {
 export async function measureResume(options: {books: number; pageBytes: number; concurrency: number}): Promise<ResumeResult> {
 	const site = await startDemoSite({books: options.books, pageBytes: options.pageBytes});
 	const storageDir = mkdtempSync(path.join(tmpdir(), 'crawljar-bench-resume-'));
-	const cli = isDistFresh() ? 'dist' : 'tsx';
+	// BENCH_CLI=dist|tsx overrides the choice (e.g. to time a slightly stale build).
+	const cli = process.env.BENCH_CLI === 'dist' || process.env.BENCH_CLI === 'tsx' ? process.env.BENCH_CLI : isDistFresh() ? 'dist' : 'tsx';
 	const entry = cli === 'dist' ? ['bin/crawljar.js'] : ['--import', 'tsx', 'bench/lib/cli-entry.ts'];
 	const args = [...entry, 'run', 'bench/crawljar-definition.ts', '--storage', storageDir];
 	const env = {

@@ -49,6 +49,7 @@ export function sendHtml(response: ServerResponse, status: number, html: string)
 	response.statusCode = status;
 	response.setHeader('content-type', 'text/html; charset=utf-8');
 	response.setHeader('content-length', Buffer.byteLength(html));
+	// A string body goes out in one write with the headers; a Buffer takes a writev of two.
 	response.end(html);
 }
 

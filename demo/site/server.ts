@@ -77,6 +77,7 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
 		server.listen(resolved.port, '127.0.0.1', () => resolve());
 	});
 	const {port} = server.address() as AddressInfo;
+	let closing: Promise<void> | undefined;
 	return {
 		url: `http://127.0.0.1:${port}`,
 		port,
@@ -88,10 +89,13 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
 			state.stats.sessionsExpired += count;
 			return count;
 		},
-		close: () => new Promise<void>((resolve, reject) => {
-			server.close((error) => (error ? reject(error) : resolve()));
-			server.closeAllConnections();
-		}),
+		close() {
+			closing ??= new Promise<void>((resolve) => {
+				server.close(() => resolve());
+				server.closeAllConnections();
+			});
+			return closing;
+		},
 	};
 }
 

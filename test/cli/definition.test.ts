@@ -6,7 +6,10 @@ import path from 'node:path';
 import {test} from 'node:test';
 import {validateDefinition} from '../../src/job/schema.js';
 import {runCli, tempProject} from '../helpers/run-cli.js';
-import {startServer} from '../sites/start-server.js';
+import {startServer as startTestServer} from '../sites/start-server.js';
+
+/** The test server's origin. */
+const startServer = async (...args: Parameters<typeof startTestServer>): Promise<string> => (await startTestServer(...args)).url;
 
 const handler = async () => {};
 
@@ -90,18 +93,9 @@ test('crawljar run <unknown name> exits 2 and lists the known crawlers', async (
 	assert.match(result.stderr, /alpha, beta/);
 });
 
-test('a crawler file outside the project imports crawljar from its own node_modules and runs', async (t) => {
-	const seen: string[] = [];
-	const url = await startServer(t, (request, response) => {
-		seen.push(`${request.url} ${request.headers['user-agent']}`);
-		response.setHeader('content-type', 'text/html');
-		response.end(request.url === '/' ? '<a href="/page">p</a>' : '<h1>Outside</h1>');
-	});
-	const project = tempProject(t);
-	const file = project.write(
-		'elsewhere/outside.ts',
-		`import {defineCrawler, NonRetryableError} from 'crawljar';
+const outsideCrawler = `import {defineCrawler, NonRetryableError} from 'crawljar';
 import type {HandlerContext} from 'crawljar';
+
 
 const title = ({$}: HandlerContext): string => $('h1').text();
 export default defineCrawler({
@@ -116,12 +110,28 @@ export default defineCrawler({
 		},
 	},
 });
-`,
-	);
-	const result = await runCli(['run', file], {cwd: path.dirname(file), env: {...project.env, SITE_URL: url}});
-	assert.equal(result.code, 0, result.stderr);
-	assert.deepEqual(seen.sort(), ['/ outside/1.0', '/page outside/1.0']);
-	const exported = await runCli(['export', 'outside', '--format', 'jsonl'], {cwd: project.dir, env: project.env});
-	assert.equal(exported.code, 0, exported.stderr);
-	assert.deepEqual(exported.stdout.trim().split('\n').map((line) => JSON.parse(line)), [{title: 'Outside'}]);
-});
+`;
+
+// `packageJson: false` is the README's case: a plain folder with crawljar linked into its
+// node_modules and no package.json (or a CommonJS one), where tsx compiles the .ts file to CommonJS.
+for (const [kind, packageJson] of [
+	['an ESM project ("type": "module")', undefined],
+	['a folder without package.json', false],
+] as const) {
+	test(`a crawler file outside the repository, in ${kind}, imports 'crawljar' from its node_modules and runs`, async (t) => {
+		const seen: string[] = [];
+		const url = await startServer(t, (request, response) => {
+			seen.push(`${request.url} ${request.headers['user-agent']}`);
+			response.setHeader('content-type', 'text/html');
+			response.end(request.url === '/' ? '<a href="/page">p</a>' : '<h1>Outside</h1>');
+		});
+		const project = tempProject(t, packageJson === undefined ? {} : {packageJson});
+		const file = project.write('elsewhere/outside.ts', outsideCrawler);
+		const result = await runCli(['run', file], {cwd: path.dirname(file), env: {...project.env, SITE_URL: url}});
+		assert.equal(result.code, 0, result.stderr);
+		assert.deepEqual(seen.sort(), ['/ outside/1.0', '/page outside/1.0']);
+		const exported = await runCli(['export', 'outside', '--format', 'jsonl'], {cwd: project.dir, env: project.env});
+		assert.equal(exported.code, 0, exported.stderr);
+		assert.deepEqual(exported.stdout.trim().split('\n').map((line) => JSON.parse(line)), [{title: 'Outside'}]);
+	});
+}

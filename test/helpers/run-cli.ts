@@ -102,15 +102,22 @@ export interface TempProject {
 	write(relative: string, source: string): string;
 }
 
+export interface TempProjectOptions {
+	/** The project's package.json; `false` for none. @default {type: 'module'} */
+	readonly packageJson?: Record<string, unknown> | false;
+}
+
 /**
  * A folder outside the repository with crawljar linked into its node_modules (as `npm link`
  * would), so crawler files there can `import … from 'crawljar'`. Removed when the test ends.
  */
-export function tempProject(t: TestContext): TempProject {
+export function tempProject(t: TestContext, options: TempProjectOptions = {}): TempProject {
 	const dir = mkdtempSync(path.join(tmpdir(), 'crawljar-cli-'));
 	t.after(() => rmSync(dir, {recursive: true, force: true}));
 	mkdirSync(path.join(dir, 'node_modules'));
 	symlinkSync(REPO, path.join(dir, 'node_modules', 'crawljar'), 'dir');
+	const packageJson = options.packageJson ?? {name: 'my-crawlers', private: true, type: 'module'};
+	if (packageJson) writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(packageJson, null, 2)}\n`);
 	const storage = path.join(dir, 'storage');
 	return {
 		dir,

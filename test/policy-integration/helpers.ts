@@ -6,6 +6,7 @@ import type {AddressInfo} from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type {TestContext} from 'node:test';
+import {Worker} from 'node:worker_threads';
 import type {Logger} from '../../src/job/types.js';
 
 // Session encryption key for in-process runs: never a key file in the real home.
@@ -33,8 +34,16 @@ export interface LoggingServer {
 	count(path: string): number;
 }
 
-/** Serves `handler` until the test ends; logs each arrival before calling it. */
-export async function startLoggingServer(t: TestContext, handler: ArrivalHandler): Promise<LoggingServer> {
+export interface ListeningServer {
+	readonly server: http.Server;
+	readonly port: number;
+	readonly arrivals: Arrival[];
+	readonly concurrency: {current: number; max: number};
+	readonly counts: Map<string, number>;
+}
+
+/** Serves `handler` on 127.0.0.1:0 and logs each arrival before calling it (used in and out of workers). */
+export async function listenLogged(handler: ArrivalHandler): Promise<ListeningServer> {
 	const arrivals: Arrival[] = [];
 	const counts = new Map<string, number>();
 	const concurrency = {current: 0, max: 0};
@@ -44,29 +53,84 @@ export async function startLoggingServer(t: TestContext, handler: ArrivalHandler
 		counts.set(arrival.path, (counts.get(arrival.path) ?? 0) + 1);
 		concurrency.current++;
 		concurrency.max = Math.max(concurrency.max, concurrency.current);
-		let isCounted = true;
-		const settle = () => {
-			if (isCounted) concurrency.current--;
-			isCounted = false;
-		};
-		response.on('close', settle);
-		request.resume();
+		let isOpen = true;
+		response.on('close', () => {
+			if (isOpen) concurrency.current--;
+			isOpen = false;
+		});
 		handler(request, response, arrival);
 	});
-	// A refused keep-alive is not a test failure: sockets are destroyed on purpose by some servers.
+	// Sockets are destroyed on purpose by some test servers: not an error.
 	server.on('clientError', (_error, socket) => socket.destroy());
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {server, port: (server.address() as AddressInfo).port, arrivals, concurrency, counts};
+}
+
+/** Serves `handler` in this thread until the test ends. */
+export async function startLoggingServer(t: TestContext, handler: ArrivalHandler): Promise<LoggingServer> {
+	const {server, port, arrivals, concurrency, counts} = await listenLogged(handler);
 	t.after(() => {
 		server.closeAllConnections();
 		return new Promise<void>((resolve) => server.close(() => resolve()));
 	});
-	const {port} = server.address() as AddressInfo;
 	return {
 		url: `http://127.0.0.1:${port}`,
 		host: `127.0.0.1:${port}`,
 		arrivals,
 		concurrency,
 		count: (pathname) => counts.get(pathname) ?? 0,
+	};
+}
+
+/** What a site module for startSiteWorker exports as `createSite`. */
+export interface WorkerSite {
+	handle: ArrivalHandler;
+	/** Extra state for snapshots (structured-clonable). */
+	state?(): unknown;
+}
+
+export interface SiteSnapshot<State> {
+	readonly arrivals: Arrival[];
+	readonly maxConcurrency: number;
+	readonly state: State;
+}
+
+export interface WorkerServer<State> {
+	readonly url: string;
+	readonly host: string;
+	snapshot(): Promise<SiteSnapshot<State>>;
+}
+
+/**
+ * Serves a site module in a worker thread, until the test ends. Timing tests need this: in the
+ * crawler's thread, an arrival would be logged only when the crawler's work lets the event loop
+ * get to it, so server-side times would measure the client's load, not the requests.
+ */
+export async function startSiteWorker<State = undefined>(t: TestContext, siteModule: URL, options: unknown = {}): Promise<WorkerServer<State>> {
+	const entry = new URL('./site-worker.ts', import.meta.url).href;
+	const worker = new Worker(`import {register} from 'tsx/esm/api'; register(); await import(${JSON.stringify(entry)});`, {
+		eval: true,
+		workerData: {site: siteModule.href, options},
+	});
+	t.after(() => worker.terminate());
+	const pending = new Map<number, (snapshot: SiteSnapshot<State>) => void>();
+	let nextId = 0;
+	const port = await new Promise<number>((resolve, reject) => {
+		worker.once('error', reject);
+		worker.on('message', (message: {type: 'listening'; port: number} | {type: 'snapshot'; id: number; snapshot: SiteSnapshot<State>}) => {
+			if (message.type === 'listening') resolve(message.port);
+			else pending.get(message.id)?.(message.snapshot);
+		});
+	});
+	return {
+		url: `http://127.0.0.1:${port}`,
+		host: `127.0.0.1:${port}`,
+		snapshot: () =>
+			new Promise((resolve) => {
+				const id = nextId++;
+				pending.set(id, resolve);
+				worker.postMessage({type: 'snapshot', id});
+			}),
 	};
 }
 

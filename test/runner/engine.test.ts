@@ -4,8 +4,11 @@ import assert from 'node:assert/strict';
 import {test} from 'node:test';
 import {NonRetryableError} from '../../src/errors.js';
 import type {HandlerContext} from '../../src/job/types.js';
-import {startServer} from '../sites/start-server.js';
+import {startServer as startTestServer} from '../sites/start-server.js';
 import {counts, crawl, html} from './crawl.js';
+
+/** The test server's origin. */
+const startServer = async (...args: Parameters<typeof startTestServer>): Promise<string> => (await startTestServer(...args)).url;
 
 test('the README contract crawler: headers on every request, routes by label, every book once', async (t) => {
 	const seen: {path: string; userAgent: string | undefined; apiVersion: string | undefined}[] = [];

@@ -142,3 +142,83 @@ export function sleep(ms: number): Promise<void> {
 
 /** Import specifier of the sources, for crawler files written by a test (CLI runs). */
 export const INDEX_MODULE = JSON.stringify(path.join(REPO, 'src/index.ts'));
+
+export interface CrawlerSourceOptions {
+	readonly name: string;
+	/** Source text of the accounts array; default: one account from env DEMO_USER / DEMO_PASSWORD. */
+	readonly accounts?: string;
+	/** Extra definition fields, as source text (`concurrency: 2, hosts: {…},`). */
+	readonly extra?: string;
+}
+
+const defaultAccounts = `[{username: process.env.DEMO_USER ?? 'demo', password: process.env.DEMO_PASSWORD ?? ''}]`;
+
+/**
+ * A crawler file for CLI runs, like crawlers/demo.ts: form login on the demo bookshop at
+ * SITE_URL, catalogue → books, items {url, title}.
+ */
+export function formCrawlerSource({name, accounts = defaultAccounts, extra = ''}: CrawlerSourceOptions): string {
+	return `import {defineCrawler, formLogin} from ${INDEX_MODULE};
+const site = process.env.SITE_URL;
+export default defineCrawler({
+	name: ${JSON.stringify(name)},
+	startUrls: [site + '/catalogue'],
+	accounts: ${accounts},
+	login: formLogin({url: '/login', fields: ({account}) => ({username: account.username, password: account.password ?? ''})}),
+	loggedOut: ({$}) => $('form#login').length > 0,
+	useHeaderGenerator: false,
+	${extra}
+	routes: {
+		default: async ({enqueue}) => {
+			await enqueue({selector: 'ul.books a.book', label: 'book'});
+			await enqueue({selector: 'a.next'});
+		},
+		book: async ({request, $, push}) => {
+			await push({url: request.url, title: $('h1').text().trim()});
+		},
+	},
+});
+`;
+}
+
+/** A crawler file for CLI runs, like crawlers/demo-api.ts: token login with refresh, items {id, title}. */
+export function tokenCrawlerSource({name, accounts = defaultAccounts, extra = ''}: CrawlerSourceOptions): string {
+	return `import {defineCrawler, tokenLogin} from ${INDEX_MODULE};
+const site = process.env.SITE_URL;
+export default defineCrawler({
+	name: ${JSON.stringify(name)},
+	startUrls: [{url: site + '/api/books?page=1', label: 'list'}],
+	accounts: ${accounts},
+	login: tokenLogin({
+		url: '/api/auth/login',
+		body: ({account}) => ({username: account.username, password: account.password}),
+		accessToken: 'data.access_token',
+		refreshToken: 'data.refresh_token',
+		expiresIn: 'data.expires_in',
+		refresh: {url: '/api/auth/refresh', body: ({refreshToken}) => ({refresh_token: refreshToken})},
+	}),
+	useHeaderGenerator: false,
+	${extra}
+	routes: {
+		list: async ({json, enqueue, push}) => {
+			const page = json;
+			await push(page.items.map(({id, title}) => ({id, title})));
+			if (page.next) await enqueue({urls: [page.next], label: 'list'});
+		},
+	},
+});
+`;
+}
+
+/** Items {id, title} of books 1..count, as the token crawler pushes them. */
+export function expectedApiItems(count: number): Array<{id: number; title: string}> {
+	return Array.from({length: count}, (_, index) => ({id: index + 1, title: expectedBook(index + 1).title}));
+}
+
+/** Parses `crawljar export --format jsonl` output. */
+export function parseJsonl(text: string): unknown[] {
+	return text
+		.split('\n')
+		.filter((line) => line.trim() !== '')
+		.map((line) => JSON.parse(line) as unknown);
+}

@@ -101,6 +101,9 @@ describe('Session cookie API', () => {
 		session.resetAuth();
 		assert.equal(session.cookieHeader('https://example.com/'), 'consent=yes', 'a new login starts without the old login cookie');
 		assert.equal(session.tokens, undefined);
-		assert.equal(session.authCookieNames.size, 0);
+		// Until the new login lands, a response to a request sent with the old cookie still means logged out.
+		assert.equal(session.lostAuthCookie(['sid']), true);
+		session.markLoggedIn(Date.now());
+		assert.deepEqual([...session.authCookieNames], ['consent']);
 	});
 });

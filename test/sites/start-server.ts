@@ -1,26 +1,31 @@
-// A real node:http server on 127.0.0.1 (a free port) for one test; closed when the test ends.
-import http from 'node:http';
+// An ad-hoc node:http server for one test: 127.0.0.1, a free port, closed when the test ends.
+import {createServer} from 'node:http';
+import type {RequestListener} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import type {TestContext} from 'node:test';
 
-export type Handler = (request: http.IncomingMessage, response: http.ServerResponse, body: string) => void | Promise<void>;
+export interface TestServer {
+	/** Origin, e.g. `http://127.0.0.1:40123` (no trailing slash). */
+	readonly url: string;
+	/** Stops listening and ends every connection, idle keep-alive and hanging ones included. */
+	close(): Promise<void>;
+}
 
-/** Serves `handler` until the test ends; returns the origin, e.g. `http://127.0.0.1:40123`. */
-export async function startServer(t: TestContext, handler: Handler): Promise<string> {
-	const server = http.createServer((request, response) => {
-		const chunks: Buffer[] = [];
-		request.on('data', (chunk: Buffer) => chunks.push(chunk));
-		request.on('end', () => {
-			Promise.resolve(handler(request, response, Buffer.concat(chunks).toString('utf8'))).catch((error: unknown) => {
-				if (!response.headersSent) response.statusCode = 500;
-				response.end(String(error));
-			});
+export async function startServer(t: TestContext | undefined, handler: RequestListener): Promise<TestServer> {
+	const server = createServer(handler);
+	await new Promise<void>((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => resolve());
+	});
+	const {port} = server.address() as AddressInfo;
+	let closing: Promise<void> | undefined;
+	const close = (): Promise<void> => {
+		closing ??= new Promise<void>((resolve) => {
+			server.close(() => resolve());
+			server.closeAllConnections();
 		});
-	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	t.after(() => {
-		server.closeAllConnections();
-		return new Promise<void>((resolve) => server.close(() => resolve()));
-	});
-	return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+		return closing;
+	};
+	t?.after(close);
+	return {url: `http://127.0.0.1:${port}`, close};
 }

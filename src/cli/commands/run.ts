@@ -75,7 +75,12 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 		const file = path.join(storageDir, `${definition.name}.sqlite`);
 		if (signalName) {
 			io.stderr.write(`stopped; resume with: crawljar run ${reference}${values.storage ? ` --storage ${storageDirOf(values.storage as string, io)}` : ''}\n`);
-			return signalName === 'SIGTERM' ? 143 : 130;
+			const code = signalName === 'SIGTERM' ? 143 : 130;
+			// A second signal means "now": sockets of requests still in flight would keep the process
+			// alive until they answer. Everything is persisted (they are retried on resume), so end
+			// the process as soon as this command has returned.
+			if (force.signal.aborted) setImmediate(() => process.exit(code));
+			return code;
 		}
 		if (summary.state === 'aborted') return 1;
 		io.stderr.write(`results: ${file}\nexport:  crawljar export ${definition.name} --format csv --out ${definition.name}.csv${values.storage ? ` --storage ${values.storage as string}` : ''}\n`);

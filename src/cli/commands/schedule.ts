@@ -29,20 +29,26 @@ Ctrl-C stops firing and stops running crawls gracefully; a restarted scheduler r
 
 async function loadScheduled(targets: readonly string[], io: CliIo): Promise<LoadedCrawler[]> {
 	const files: string[] = [];
-	for (const target of targets.length ? targets : [path.join(io.cwd, 'crawlers')]) {
+	const searched = targets.length ? targets : [path.join(io.cwd, 'crawlers')];
+	for (const target of searched) {
 		if (existsSync(target) && statSync(target).isDirectory()) files.push(...listCrawlerFiles(target));
 		else files.push(target);
 	}
 	const loaded: LoadedCrawler[] = [];
 	for (const file of files) loaded.push(await loadCrawlerFile(file));
-	return loaded.filter((crawler) => crawler.definition.schedule !== undefined);
+	const scheduled = loaded.filter((crawler) => crawler.definition.schedule !== undefined);
+	if (scheduled.length === 0) {
+		const where = searched.map((target) => path.relative(io.cwd, path.resolve(target)) || '.').join(', ');
+		const found = files.length ? `${files.map((file) => path.basename(file)).join(', ')} declare${files.length === 1 ? 's' : ''} no schedule` : 'no crawler files there';
+		throw new CrawljarError('ERR_USAGE', `no crawler with a \`schedule\` in ${where} (${found})`);
+	}
+	return scheduled;
 }
 
 export async function schedule(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(scheduleCommand, argv);
 	const storageDir = storageDirOf(values.storage as string | undefined, io);
 	const crawlers = await loadScheduled(positionals, io);
-	if (crawlers.length === 0) throw new CrawljarError('ERR_USAGE', 'no crawler with a `schedule` found');
 	const byName = new Map(crawlers.map((crawler) => [crawler.definition.name, crawler]));
 	const scheduled = crawlers.map(({definition}) => ({name: definition.name, schedule: normalizeSchedule(definition.schedule!)}));
 
@@ -139,6 +145,10 @@ export async function status(argv: readonly string[], io: CliIo): Promise<number
 		}
 		await withStore(storageDir, name, async (store) => {
 			const runs = await store.listRuns(limit);
+			if (runs.length === 0) {
+				io.stdout.write('  never run\n');
+				return;
+			}
 			const rows = runs.map((run) => {
 				const summary = run.summary as Partial<RunSummary> | undefined;
 				return {

@@ -1,0 +1,110 @@
+// Issue 3 item 6: a session's credentials stay with the site that issued them. A redirect to
+// another origin carries no Cookie and no Authorization header (form login and token login), and
+// a link the crawl follows to another origin (sameOrigin: false) gets no Authorization either.
+import assert from 'node:assert/strict';
+import type http from 'node:http';
+import {describe, test} from 'node:test';
+import {runCrawler} from '../../src/runner/run-crawler.js';
+import {startServer} from '../sites/start-server.js';
+import {captureLog, demoSite, formCrawler, tempStorage, tokenCrawler} from './helpers.js';
+
+interface Seen {
+	readonly path: string;
+	readonly cookie: string | undefined;
+	readonly authorization: string | undefined;
+}
+
+/** Another origin that records the credential headers of every request it gets. */
+async function recordingServer(t: test.TestContext): Promise<{url: string; seen: Seen[]}> {
+	const seen: Seen[] = [];
+	const {url} = await startServer(t, (request: http.IncomingMessage, response: http.ServerResponse) => {
+		seen.push({path: request.url ?? '', cookie: request.headers.cookie, authorization: request.headers.authorization});
+		response.setHeader('content-type', 'text/html; charset=utf-8');
+		response.end('<!doctype html><title>elsewhere</title><h1>elsewhere</h1>');
+	});
+	return {url, seen};
+}
+
+/** The same server under another host name: a cookie jar keys cookies by host, not by port. */
+function asLocalhost(url: string): string {
+	return url.replace('127.0.0.1', 'localhost');
+}
+
+const noop = async () => {};
+
+describe('credentials never leave their origin', () => {
+	test('form login: a redirect to another host carries no Cookie header', async (t) => {
+		const site = await demoSite(t, {books: 5});
+		const other = await recordingServer(t);
+		const target = `${asLocalhost(other.url)}/landing`;
+		const log = captureLog();
+		const summary = await runCrawler(
+			formCrawler(site, {
+				startUrls: [`${site.url}/redirect-out?to=${encodeURIComponent(target)}`],
+				routes: {default: noop},
+			}),
+			{storageDir: tempStorage(t), log},
+		);
+		assert.equal(summary.state, 'finished', log.lines.join('\n'));
+		assert.equal(summary.requests.done, 1, log.lines.join('\n'));
+		assert.equal(site.stats.loginSuccess, 1);
+		const hop = site.stats.log.find((entry) => entry.path.startsWith('/redirect-out'));
+		assert.equal(hop?.hasCookie, true, 'the first hop had the session cookie');
+		assert.deepEqual(other.seen, [{path: '/landing', cookie: undefined, authorization: undefined}]);
+	});
+
+	test('token login: a redirect to another origin carries no Authorization header', async (t) => {
+		const site = await demoSite(t, {books: 2});
+		const other = await recordingServer(t);
+		const log = captureLog();
+		const summary = await runCrawler(
+			tokenCrawler(site, {
+				startUrls: [
+					{url: `${site.url}/redirect-out?to=${encodeURIComponent(`${other.url}/same-host`)}`, label: 'out'},
+					{url: `${site.url}/redirect-out?to=${encodeURIComponent(`${asLocalhost(other.url)}/other-host`)}`, label: 'out'},
+				],
+				routes: {out: noop},
+			}),
+			{storageDir: tempStorage(t), log},
+		);
+		assert.equal(summary.state, 'finished', log.lines.join('\n'));
+		assert.equal(summary.requests.done, 2, log.lines.join('\n'));
+		assert.equal(site.stats.tokenLogin, 1);
+		const hops = site.stats.log.filter((entry) => entry.path.startsWith('/redirect-out'));
+		assert.deepEqual(hops.map((entry) => entry.hasAuthorization), [true, true], 'the first hop had the bearer token');
+		assert.deepEqual(
+			[...other.seen].sort((a, b) => a.path.localeCompare(b.path)),
+			[
+				{path: '/other-host', cookie: undefined, authorization: undefined},
+				{path: '/same-host', cookie: undefined, authorization: undefined},
+			],
+		);
+	});
+
+	test('a link enqueued to another origin (sameOrigin: false) gets no Authorization header', async (t) => {
+		const site = await demoSite(t, {books: 2});
+		const other = await recordingServer(t);
+		const log = captureLog();
+		const summary = await runCrawler(
+			tokenCrawler(site, {
+				routes: {
+					list: async ({enqueue}) => {
+						await enqueue({urls: [`${other.url}/linked`, `${asLocalhost(other.url)}/linked-host`], label: 'out', sameOrigin: false});
+					},
+					out: noop,
+				},
+			}),
+			{storageDir: tempStorage(t), log},
+		);
+		assert.equal(summary.state, 'finished', log.lines.join('\n'));
+		assert.equal(summary.requests.done, 3, log.lines.join('\n'));
+		assert.equal(site.stats.apiRequests, 1, 'the API itself got the token');
+		assert.deepEqual(
+			[...other.seen].sort((a, b) => a.path.localeCompare(b.path)),
+			[
+				{path: '/linked', cookie: undefined, authorization: undefined},
+				{path: '/linked-host', cookie: undefined, authorization: undefined},
+			],
+		);
+	});
+});
