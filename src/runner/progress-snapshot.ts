@@ -62,7 +62,8 @@ export function buildSummary(input: SummaryInput): RunSummary {
 		topErrors: input.errors.top(5),
 		hosts,
 		sessions,
-		...(input.end.state === 'finished' ? {} : {stoppedReason: input.end.reason}),
+		// An abort names its code (NO_USABLE_SESSION, ERR_STORAGE): what a user searches the docs for.
+		...(input.end.state === 'finished' ? {} : {stoppedReason: input.end.state === 'aborted' ? `${input.end.code}: ${input.end.reason}` : input.end.reason}),
 	};
 }
 

@@ -234,7 +234,7 @@ export class SessionPool {
 	/** Takes a session out of rotation (e.g. the account is blocked). */
 	async disable(session: Session, code: string, reason: string): Promise<void> {
 		session.disable(code, reason);
-		this.#log.warn(`session ${session.id} disabled: ${reason}`);
+		this.#log.warn(`session ${session.id} disabled (${code}): ${reason}`);
 		this.#wake();
 		await this.#saver?.save(session);
 	}

@@ -16,9 +16,6 @@ const SITE = new URL('./sites/retry-after-site.ts', import.meta.url);
 for (const form of ['seconds', 'date'] as const) {
 	const title = form === 'seconds' ? 'delta-seconds "2"' : 'an HTTP-date 2 s ahead';
 	test(`429 with Retry-After (${title}): no request reaches the host during the cooldown, all pages done`, async (t) => {
-		// Pages take 50-150 ms: 20 in flight is ~200 req/s, answered at scattered times, which
-		// leaves the crawler's event loop time to act on the 429 as it comes (a saturated loop
-		// reads it late, whatever the policy). The 429 comes after the start-up burst.
 		const options: RetryAfterSiteOptions = {retryAfter: form, triggerAt: 60, pageDelayMs: [50, 150]};
 		const site = await startSiteWorker<RetryAfterSiteState>(t, SITE, options);
 		const summary = await runCrawler(

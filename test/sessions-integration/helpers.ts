@@ -44,12 +44,7 @@ export function captureLog(): CapturedLog {
 /** Fast, predictable requests: no generated browser headers. */
 const quiet = {useHeaderGenerator: false, headers: {'user-agent': 'crawljar-sessions-test'}} as const;
 
-export interface Account {
-	readonly username: string;
-	readonly password: string;
-}
-
-export const DEMO_ACCOUNT: Account = {username: 'demo', password: 'demo-password'};
+export const DEMO_ACCOUNT = {username: 'demo', password: 'demo-password'};
 
 /** Book page URLs 1..count of the demo site. */
 export function bookUrls(site: DemoSite, count: number, from = 1): string[] {
@@ -64,13 +59,11 @@ export function expectedBooks(site: DemoSite, count: number, from = 1): Array<{u
 	}).sort((a, b) => a.url.localeCompare(b.url));
 }
 
-export type FormCrawlerOptions = Partial<CrawlerDefinition> & {readonly accounts?: readonly Account[]};
-
 /**
  * Form login on the demo bookshop (as crawlers/demo.ts): start URLs given (default: the
  * catalogue), book pages pushed as {url, title}, catalogue pages followed.
  */
-export function formCrawler(site: DemoSite, options: FormCrawlerOptions = {}): CrawlerDefinition {
+export function formCrawler(site: DemoSite, options: Partial<CrawlerDefinition> = {}): CrawlerDefinition {
 	return defineCrawler({
 		name: 'form',
 		startUrls: [`${site.url}/catalogue`],

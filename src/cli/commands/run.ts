@@ -76,10 +76,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 		if (signalName) {
 			io.stderr.write(`stopped; resume with: crawljar run ${reference}${values.storage ? ` --storage ${storageDirOf(values.storage as string, io)}` : ''}\n`);
 			const code = signalName === 'SIGTERM' ? 143 : 130;
-			// A second signal means "now": sockets of requests still in flight would keep the process
-			// alive until they answer. Everything is persisted (they are retried on resume), so end
-			// the process as soon as this command has returned.
-			if (force.signal.aborted) setImmediate(() => process.exit(code));
+			// Sockets of requests still in flight (after a second signal, or past the grace period)
+			// would keep the process alive until they answer. Everything is persisted (they are
+			// retried on resume), so end the process as soon as this command has returned.
+			setImmediate(() => process.exit(code));
 			return code;
 		}
 		if (summary.state === 'aborted') return 1;

@@ -86,24 +86,35 @@ export async function schedule(argv: readonly string[], io: CliIo): Promise<numb
 		{maxParallel: positiveInt(values['max-parallel'] as string | undefined, '--max-parallel') ?? 2},
 	);
 	let signalName: NodeJS.Signals | undefined;
+	const onSignal = (signal: NodeJS.Signals) => {
+		if (signalName) {
+			force.abort();
+			return;
+		}
+		signalName = signal;
+		log.info(`${signal}: no more fires; stopping running crawls gracefully (Ctrl-C again to exit at once)`);
+		graceful.abort();
+		void scheduler.stop().then(resolveStopped);
+	};
+	let resolveStopped!: () => void;
 	const stopped = new Promise<void>((resolve) => {
-		const onSignal = (signal: NodeJS.Signals) => {
-			if (signalName) {
-				force.abort();
-				return;
-			}
-			signalName = signal;
-			log.info(`${signal}: no more fires; stopping running crawls gracefully (Ctrl-C again to exit at once)`);
-			graceful.abort();
-			void scheduler.stop().then(resolve);
-		};
-		process.on('SIGINT', onSignal);
-		process.on('SIGTERM', onSignal);
+		resolveStopped = resolve;
 	});
-	await scheduler.start();
-	for (const {name} of scheduled) log.info(`scheduled ${name}: next fire ${scheduler.nextFires(name, 1)[0]?.toISOString() ?? 'never'}`);
-	await stopped;
-	return signalName === 'SIGTERM' ? 143 : 130;
+	process.on('SIGINT', onSignal);
+	process.on('SIGTERM', onSignal);
+	try {
+		await scheduler.start();
+		for (const {name} of scheduled) log.info(`scheduled ${name}: next fire ${scheduler.nextFires(name, 1)[0]?.toISOString() ?? 'never'}`);
+		await stopped;
+	} finally {
+		process.off('SIGINT', onSignal);
+		process.off('SIGTERM', onSignal);
+	}
+	const code = signalName === 'SIGTERM' ? 143 : 130;
+	// Sockets of requests abandoned by a second signal or after the grace period would keep the
+	// process alive until they answer. Everything is persisted (retried on resume): end now.
+	setImmediate(() => process.exit(code));
+	return code;
 }
 
 async function withStore<T>(storageDir: string, name: string, action: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
@@ -129,7 +140,16 @@ export async function status(argv: readonly string[], io: CliIo): Promise<number
 	const limit = positiveInt(values.runs as string | undefined, '--runs') ?? 5;
 	const crawlers: LoadedCrawler[] = [];
 	if (positionals[0] && (positionals[0].includes('/') || /\.(m?ts|m?js)$/.test(positionals[0]))) crawlers.push(await loadCrawlerFile(positionals[0]));
-	else for (const file of listCrawlerFiles(path.join(io.cwd, 'crawlers'))) crawlers.push(await loadCrawlerFile(file));
+	else {
+		for (const file of listCrawlerFiles(path.join(io.cwd, 'crawlers'))) {
+			// One broken file must not hide the status of the others: name it and go on.
+			try {
+				crawlers.push(await loadCrawlerFile(file));
+			} catch (error) {
+				io.stderr.write(`skipping ${path.relative(io.cwd, file)}: ${(error as Error).message.split('\n')[0]}\n`);
+			}
+		}
+	}
 	const wanted = positionals[0] ? crawlers.filter((c) => c.definition.name === positionals[0] || c.file === path.resolve(positionals[0]!)) : crawlers;
 	if (positionals[0] && wanted.length === 0) {
 		if (!existsSync(storeFile(storageDir, positionals[0]))) throw new CrawljarError('ERR_USAGE', `unknown crawler '${positionals[0]}'`);

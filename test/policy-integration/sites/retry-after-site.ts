@@ -1,7 +1,7 @@
 // A site with logins (POST /login sets a cookie per account), pages under /p/ that need the
-// cookie, and one rate-limit episode: the `triggerAt`-th page request gets a 429 with
-// Retry-After (delta-seconds "2", or an HTTP-date 2 s ahead). Requests arriving while the window
-// is open get the same 429 (a real server would); later ones are served. Runs in a worker.
+// cookie, and one rate-limit episode: from the `triggerAt`-th page request on, requests get a
+// 429 with Retry-After (delta-seconds "2", or an HTTP-date 2 s ahead) until the window it
+// announced ends (a real server would answer them so); later ones are served. Runs in a worker.
 import type http from 'node:http';
 import {page, type WorkerSite} from '../helpers.js';
 
@@ -62,19 +62,17 @@ export function createSite(options: RetryAfterSiteOptions): WorkerSite {
 			}
 			if (!window) sessionsBeforeTrigger.add(sid);
 			if (!window && pageRequests === options.triggerAt) {
-				if (options.retryAfter === 'seconds') {
-					const start = Date.now();
-					window = {start, end: start + 2_000, header: '2'};
-					return tooMany(response, '2');
-				}
-				// HTTP-dates have one-second resolution: the 429s leave at a whole second, so that
-				// the date is exactly 2 s after them. Page requests arriving until then are held and
-				// get the same 429 (the pages left stay queued during the cooldown).
-				const start = Math.ceil((Date.now() + 1) / 1000) * 1000;
-				const header = new Date(start + 2_000).toUTCString();
+				// The 429s leave together after a hold longer than any page's latency: every request
+				// arriving from the trigger on is held and gets the same 429. When they leave, all
+				// the crawler has in flight are these 429s, so whatever it sends next, it sends
+				// after reading one: a request arriving later is a cooldown not kept. For the HTTP-date the hold ends at a whole second (dates have
+				// one-second resolution), so that the date is exactly 2 s after the 429s leave.
+				const start = options.retryAfter === 'seconds' ? Date.now() + max + 50 : Math.ceil((Date.now() + max + 50) / 1000) * 1000;
 				held.push(response);
 				setTimeout(() => {
-					window = {start: Date.now(), end: start + 2_000, header};
+					const header = options.retryAfter === 'seconds' ? '2' : new Date(start + 2_000).toUTCString();
+					const sentAt = Date.now();
+					window = {start: sentAt, end: (options.retryAfter === 'seconds' ? sentAt : start) + 2_000, header};
 					for (const heldResponse of held.splice(0)) tooMany(heldResponse, header);
 				}, start - Date.now());
 				return;
