@@ -1,5 +1,5 @@
 // Loading crawler definitions from files: .ts runs through tsx, so users need no build step.
-import {existsSync, readdirSync, statSync} from 'node:fs';
+import {existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 import {tsImport} from 'tsx/esm/api';
@@ -20,11 +20,14 @@ export async function loadCrawlerFile(file: string): Promise<LoadedCrawler> {
 	if (!existsSync(absolute)) throw new CrawljarError('ERR_USAGE', `No such crawler file: ${file}`);
 	const relative = path.relative(process.cwd(), absolute) || absolute;
 	let module: {default?: unknown};
+	const loadable = isCommonJsScope(absolute) && path.extname(absolute) === '.ts' ? esmTwinOf(absolute) : undefined;
 	try {
-		module = (await tsImport(pathToFileURL(absolute).href, import.meta.url)) as {default?: unknown};
+		module = (await tsImport(pathToFileURL(loadable ?? absolute).href, import.meta.url)) as {default?: unknown};
 	} catch (error) {
-		const message = error instanceof Error ? error.message : String(error);
+		const message = (error instanceof Error ? error.message : String(error)).replaceAll(loadable ?? absolute, absolute);
 		throw new CrawljarError('ERR_DEFINITION', `${relative}: failed to load: ${message}`, {cause: error});
+	} finally {
+		if (loadable) rmSync(loadable, {force: true});
 	}
 	// tsx may wrap CommonJS-style output one level deeper.
 	let exported = module.default;
@@ -35,6 +38,32 @@ export async function loadCrawlerFile(file: string): Promise<LoadedCrawler> {
 		throw new CrawljarError('ERR_DEFINITION', `${relative}: no default export: export default defineCrawler({ … })`);
 	}
 	return {file: absolute, definition: validateDefinition(exported, relative)};
+}
+
+/**
+ * A .ts file in a folder whose package.json is not `"type": "module"` (or that has none) would
+ * load as CommonJS, and CommonJS cannot import crawljar's ESM dependencies. Crawler files are
+ * ESM by nature (`export default`), so such a file is loaded through a temporary .mts twin
+ * beside it (same folder: its imports resolve the same way), removed right after.
+ */
+function esmTwinOf(file: string): string {
+	const twin = path.join(path.dirname(file), `.${path.basename(file, '.ts')}.crawljar-${process.pid}.mts`);
+	writeFileSync(twin, readFileSync(file));
+	return twin;
+}
+
+function isCommonJsScope(file: string): boolean {
+	for (let directory = path.dirname(file); ; directory = path.dirname(directory)) {
+		const manifest = path.join(directory, 'package.json');
+		if (existsSync(manifest)) {
+			try {
+				return (JSON.parse(readFileSync(manifest, 'utf8')) as {type?: string}).type !== 'module';
+			} catch {
+				return true;
+			}
+		}
+		if (path.dirname(directory) === directory) return true;
+	}
 }
 
 /** Crawler files in a folder (not recursive). */

@@ -40,7 +40,8 @@ export function buildSummary(input: SummaryInput): RunSummary {
 		};
 	}
 	const sessions: Record<string, SessionSummary> = {};
-	for (const session of input.pool.list()) {
+	// The anonymous session of a crawler without login is an implementation detail: not shown.
+	for (const session of input.pool.list().filter((entry) => entry.id !== 'anonymous')) {
 		sessions[session.id] = {
 			requests: session.requests,
 			logins: session.logins,
@@ -61,7 +62,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
 		pagesPerSecond: (doneThisRun * 1000) / durationMs,
 		topErrors: input.errors.top(5),
 		hosts,
-		sessions,
+		...(Object.keys(sessions).length ? {sessions} : {}),
 		// An abort names its code (NO_USABLE_SESSION, ERR_STORAGE): what a user searches the docs for.
 		...(input.end.state === 'finished' ? {} : {stoppedReason: input.end.state === 'aborted' ? `${input.end.code}: ${input.end.reason}` : input.end.reason}),
 	};

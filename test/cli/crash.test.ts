@@ -119,9 +119,10 @@ test('kill -9 at five points of a 2,000-page crawl: resumed results equal an uni
 
 	// Requests in flight at the crash are due at once: the resumed process fetches as soon as it
 	// has said "resuming", and no lock timeout comes before that (Crawlee waits ~3 minutes). From
-	// spawn, node + tsx + loading the crawler take ~1 s idle, several seconds on a loaded 2-core CI box.
+	// spawn, node + tsx + loading the crawler take 1-3 s on a quiet machine, up to ~8 s measured on
+	// an overloaded 2-core box: the bounds catch a lock wait, not a slow machine.
 	for (const {fromSpawn, fromResumeLine} of resumeDelays) {
-		assert.ok(fromResumeLine < 1_000, `first request ${fromResumeLine} ms after the "resuming" line`);
-		assert.ok(fromSpawn < 10_000, `first request ${fromSpawn} ms after spawn`);
+		assert.ok(fromResumeLine < 2_000, `first request ${fromResumeLine} ms after the "resuming" line`);
+		assert.ok(fromSpawn < 15_000, `first request ${fromSpawn} ms after spawn`);
 	}
 });
