@@ -5,6 +5,7 @@
 import {gotScraping} from 'got-scraping';
 import type {CookieJar} from 'tough-cookie';
 import {CrawljarError, redactUrl} from '../errors.js';
+import {isSamePage} from '../util/same-page.js';
 
 export interface FetchTimeouts {
 	/** @default 10_000 */
@@ -22,6 +23,13 @@ export interface FetchOptions {
 	readonly credentialHeaders?: Readonly<Record<string, string>>;
 	readonly body?: string | Buffer;
 	readonly jar?: CookieJar;
+	/**
+	 * Origins that have set a cookie in this jar (the session keeps one set). A redirect hop to
+	 * another origin gets the jar's cookies only if that origin is in it: cookie rules ignore the
+	 * port, so without this a session cookie of 127.0.0.1:8080 would follow a redirect to
+	 * 127.0.0.1:9999. An OAuth-style return to the site that set a state cookie still works.
+	 */
+	readonly cookieOrigins?: Set<string>;
 	/** got-scraping caches generated browser headers per token: pass one object per session. */
 	readonly sessionToken?: object;
 	/** @default 10 * 1024 * 1024 */
@@ -30,6 +38,12 @@ export interface FetchOptions {
 	readonly maxRedirects?: number;
 	/** @default true */
 	readonly followRedirects?: boolean;
+	/**
+	 * Do not follow a redirect to this page (origin + path): the session's login page. The hop is
+	 * still listed in `redirects`; fetching the form would only cost a request and could spoil
+	 * the CSRF token of a re-login running at the same time.
+	 */
+	readonly stopRedirectAt?: string;
 	readonly timeouts?: FetchTimeouts;
 	/** got-scraping's browser-like header generation. @default true */
 	readonly useHeaderGenerator?: boolean;
@@ -64,18 +78,20 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 	let rejectedCookies = 0;
 	const deadline = Date.now() + (options.timeouts?.totalMs ?? 60_000);
 
+	const cookieOrigins = options.cookieOrigins ?? new Set<string>();
 	for (;;) {
-		const sameOrigin = new URL(current).origin === firstOrigin;
+		const origin = new URL(current).origin;
+		const sameOrigin = origin === firstOrigin;
 		const headers: Record<string, string> = {...options.headers};
 		if (sameOrigin) Object.assign(headers, options.credentialHeaders);
-		if (options.jar) {
+		if (options.jar && (sameOrigin || cookieOrigins.has(origin))) {
 			const cookie = options.jar.getCookieStringSync(current);
 			if (cookie) headers.cookie = cookie;
 		}
 		const response = await exchange(current, method, headers, body, options, deadline);
-		if (options.jar) {
-			const counts = storeCookies(options.jar, current, response.headers['set-cookie'], deletedCookies);
-			rejectedCookies += counts;
+		if (options.jar && response.headers['set-cookie']) {
+			rejectedCookies += storeCookies(options.jar, current, response.headers['set-cookie'], deletedCookies);
+			cookieOrigins.add(origin);
 		}
 		const location = response.headers.location;
 		if (options.followRedirects === false || !REDIRECT_STATUSES.has(response.statusCode) || typeof location !== 'string') {
@@ -90,6 +106,18 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 			};
 		}
 		const next = resolveLocation(location, current);
+		if (options.stopRedirectAt && isSamePage(next, options.stopRedirectAt)) {
+			redirects.push(next);
+			return {
+				url: current,
+				status: response.statusCode,
+				headers: response.headers,
+				body: response.rawBody,
+				redirects,
+				deletedCookies,
+				rejectedCookies,
+			};
+		}
 		visited.add(`${method} ${current}`);
 		if (visited.has(`${method} ${next}`)) {
 			throw new CrawljarError('ERR_REDIRECT_LOOP', `Redirect loop at ${redactUrl(next)} (from ${redactUrl(url)})`);

@@ -22,6 +22,7 @@ import type {AttemptCounters, Outcome, OutcomeError} from './outcome.js';
 import type {ResolvedRetryOptions} from './retry-options.js';
 import {backoffDelay} from './backoff.js';
 import {parseRetryAfter} from './retry-after.js';
+import {isSamePage} from '../util/same-page.js';
 
 export type Verdict =
 	| {readonly kind: 'done'}
@@ -207,19 +208,4 @@ function headerOf(outcome: Outcome, name: string): string | undefined {
 		value = key === undefined ? undefined : headers[key];
 	}
 	return Array.isArray(value) ? value[0] : value;
-}
-
-/** Same origin and path: the login page is still the login page with `?next=/wherever`. */
-function isSamePage(url: string, loginUrl: string): boolean {
-	try {
-		const a = new URL(url);
-		const b = new URL(loginUrl);
-		return a.origin === b.origin && trimSlash(a.pathname) === trimSlash(b.pathname);
-	} catch {
-		return false;
-	}
-}
-
-function trimSlash(path: string): string {
-	return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }

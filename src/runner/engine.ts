@@ -21,6 +21,12 @@ export interface EngineOptions {
 	/** How long a graceful stop waits for in-flight requests. @default 10_000 */
 	readonly stopGraceMs: number;
 	readonly now: () => number;
+	/**
+	 * Longest wait a request can have in a run (the retry options' maxRetryAfterMs and backoff
+	 * cap). When nothing is due sooner, what is left was deferred by a host: the run stops,
+	 * resumable, instead of sleeping until then. @default Infinity
+	 */
+	readonly maxWaitMs?: number;
 }
 
 /** A blocked request whose wait is longer than this goes back to the store, freeing the buffer. */
@@ -113,6 +119,13 @@ export class Engine {
 				const due = await this.#store.nextDueAt(runId);
 				if (due === undefined) {
 					this.#end = {state: 'finished'};
+					break;
+				}
+				if (due - this.#options.now() > (this.#options.maxWaitMs ?? Infinity)) {
+					// Deferred past maxRetryAfter: a later run picks these up (the host cooldown is persisted).
+					const reason = `only deferred requests left, due at ${new Date(due).toISOString()}: run again then to resume`;
+					this.#log.info(reason);
+					this.#end = {state: 'stopped', reason};
 					break;
 				}
 				waitMs = Math.min(waitMs, Math.max(0, due - this.#options.now()));

@@ -94,6 +94,8 @@ async function fetchAndHandle(
 			// Tokens go only to the origins the crawler logs in to (start URLs, login URL).
 			credentialHeaders: deps.credentialOrigins.has(originOf(request.url)) ? parts.credentialHeaders : {},
 			jar: parts.jar,
+			cookieOrigins: parts.cookieOrigins,
+			...(deps.loginUrl ? {stopRedirectAt: deps.loginUrl} : {}),
 			sessionToken: parts.sessionToken,
 		});
 	} catch (error) {

@@ -110,6 +110,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				maxRequests: options.maxRequests ?? definition.maxRequests,
 				stopGraceMs: options.stopGraceMs ?? 10_000,
 				now,
+				maxWaitMs: maxWaitMs(defaultRetry, definition),
 			},
 		);
 
@@ -180,6 +181,16 @@ function fetchDefaults(definition: CrawlerDefinition) {
 		...(definition.timeouts ? {timeouts: definition.timeouts} : {}),
 		useHeaderGenerator: definition.useHeaderGenerator ?? true,
 	};
+}
+
+/**
+ * The longest wait a request of this crawler can get short of a deferral: a Retry-After up to
+ * maxRetryAfterMs, a backoff up to capMs, a rate wait (the adaptive rate's floor is 0.5 req/s).
+ */
+function maxWaitMs(defaultRetry: ResolvedRetryOptions, definition: CrawlerDefinition): number {
+	const retries = [defaultRetry, ...[...resolveRoutes(definition, defaultRetry).values()].map((route) => route.retry)];
+	const rates = [definition.hosts, ...(definition.hosts?.overrides ?? [])].flatMap((limits) => limits?.maxRequestsPerSecond ?? []);
+	return Math.max(2_000, ...retries.map((retry) => Math.max(retry.maxRetryAfterMs, retry.backoff.capMs)), ...rates.map((rate) => 1000 / rate));
 }
 
 function resolveRoutes(definition: CrawlerDefinition, defaultRetry: ResolvedRetryOptions) {

@@ -94,6 +94,8 @@ export class Session {
 	readonly stats: SessionStats = {requests: 0, logins: 0, refreshes: 0, unauthorized: 0, loginFailures: 0, lastLoginAt: undefined};
 	/** One object per session: got-scraping caches its generated browser headers on it. */
 	readonly sessionToken: object = {};
+	/** Origins that set cookies in this jar: only they get cookies on a cross-origin redirect. */
+	readonly cookieOrigins = new Set<string>();
 	/** When this session was last leased (spreads ties in the pool). */
 	lastLeasedAt = 0;
 

@@ -116,7 +116,7 @@ test('a stalled server does not stall the crawl: the request fails with ERR_TIME
 
 test('a Retry-After beyond maxRetryAfterMs defers the request (logged); the run goes on with the other hosts', async (t) => {
 	const limited = await startLoggingServer(t, (_request, response) => {
-		response.setHeader('retry-after', '30');
+		response.setHeader('retry-after', '120');
 		page(response, 'come back later', 429);
 	});
 	const healthy = await startLoggingServer(t, (_request, response) => setTimeout(() => page(response), 10));
@@ -133,7 +133,7 @@ test('a Retry-After beyond maxRetryAfterMs defers the request (logged); the run 
 	const summary = await runCrawler(definition, {storageDir, log});
 	const elapsedMs = Date.now() - started;
 
-	// The host asked for 30 s: it is not contacted again in this run, and the run does not wait.
+	// The host asked for 2 minutes: it is not contacted again in this run, and the run does not wait.
 	assert.equal(limited.arrivals.length, 1, 'one 429, then the host is left alone');
 	assert.equal(healthy.count('/p/19'), 1);
 	assert.ok(elapsedMs < 5_000, `run took ${elapsedMs} ms`);
@@ -143,6 +143,8 @@ test('a Retry-After beyond maxRetryAfterMs defers the request (logged); the run 
 	);
 	assert.equal(summary.requests.done, 20);
 	assert.equal(summary.requests.failed, 0, 'deferred, not failed');
+	assert.equal(summary.state, 'stopped');
+	assert.match(summary.stoppedReason ?? '', /deferred/);
 	// Not lost: the request is still queued for a later run, due when the host allows it.
 	const store = openStore(storageDir, 'deferred');
 	try {
@@ -151,11 +153,16 @@ test('a Retry-After beyond maxRetryAfterMs defers the request (logged); the run 
 		assert.notEqual(run.state, 'finished', 'a run with deferred requests is resumable');
 		assert.equal((await store.counts(run.id)).pending, 1);
 		const dueAt = await store.nextDueAt(run.id);
-		assert.ok(dueAt !== undefined && dueAt >= limited.arrivals[0]!.at + 29_000, 'due when the Retry-After ends');
+		assert.ok(dueAt !== undefined && dueAt >= limited.arrivals[0]!.at + 119_000, 'due when the Retry-After ends');
 		const hosts = JSON.parse((await store.getMeta('hosts')) ?? '[]') as Array<{host: string; cooldownUntil?: number}>;
 		const cooldown = hosts.find((entry) => entry.host === limited.host)?.cooldownUntil;
-		assert.ok(cooldown !== undefined && cooldown >= limited.arrivals[0]!.at + 29_000, 'the host cooldown is persisted');
+		assert.ok(cooldown !== undefined && cooldown >= limited.arrivals[0]!.at + 119_000, 'the host cooldown is persisted');
 	} finally {
 		await store.close();
 	}
+	// Run again before the time is up: it resumes, leaves the host alone and stops again.
+	const again = await runCrawler(definition, {storageDir, log: captureLog()});
+	assert.equal(again.runId, summary.runId);
+	assert.equal(again.state, 'stopped');
+	assert.equal(limited.arrivals.length, 1);
 });

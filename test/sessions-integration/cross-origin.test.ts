@@ -53,6 +53,22 @@ describe('credentials never leave their origin', () => {
 		assert.deepEqual(other.seen, [{path: '/landing', cookie: undefined, authorization: undefined}]);
 	});
 
+	test('form login: a redirect to the same host on another port carries no Cookie header', async (t) => {
+		// Cookie rules ignore ports; crawljar does not: another port is another origin.
+		const site = await demoSite(t, {books: 5});
+		const other = await recordingServer(t);
+		const summary = await runCrawler(
+			formCrawler(site, {
+				startUrls: [`${site.url}/redirect-out?to=${encodeURIComponent(`${other.url}/other-port`)}`],
+				routes: {default: noop},
+			}),
+			{storageDir: tempStorage(t)},
+		);
+		assert.equal(summary.requests.done, 1);
+		assert.equal(site.stats.log.find((entry) => entry.path.startsWith('/redirect-out'))?.hasCookie, true);
+		assert.deepEqual(other.seen, [{path: '/other-port', cookie: undefined, authorization: undefined}]);
+	});
+
 	test('token login: a redirect to another origin carries no Authorization header', async (t) => {
 		const site = await demoSite(t, {books: 2});
 		const other = await recordingServer(t);
