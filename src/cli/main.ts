@@ -1,25 +1,31 @@
 // The CLI entry: dispatches to one command, maps errors to exit codes. The only place (with
 // bin/) that knows about process exit codes; the core never calls process.exit.
 import {describeError, isCrawljarError} from '../errors.js';
-import {exportCommand, exportResults} from './commands/export.js';
-import {failed, failedCommand, list, listCommand, stats, statsCommand} from './commands/inspect.js';
-import {run, runCommand} from './commands/run.js';
-import {schedule, scheduleCommand, status, statusCommand} from './commands/schedule.js';
-import {sessions, sessionsCommand} from './commands/sessions.js';
+import {
+	exportCommand,
+	failedCommand,
+	listCommand,
+	runCommand,
+	scheduleCommand,
+	sessionsCommand,
+	statsCommand,
+	statusCommand,
+} from './commands/specs.js';
 import {defaultIo, type CliIo} from './io.js';
 import {helpText, type Command} from './usage.js';
 
 type Handler = (argv: readonly string[], io: CliIo) => Promise<number>;
 
-const commands: ReadonlyArray<readonly [Command, Handler]> = [
-	[runCommand, run],
-	[exportCommand, exportResults],
-	[listCommand, list],
-	[failedCommand, failed],
-	[statsCommand, stats],
-	[sessionsCommand, sessions],
-	[scheduleCommand, schedule],
-	[statusCommand, status],
+// Handlers load on use: `crawljar --help` should not pay for got-scraping and SQLite.
+const commands: ReadonlyArray<readonly [Command, () => Promise<Handler>]> = [
+	[runCommand, async () => (await import('./commands/run.js')).run],
+	[exportCommand, async () => (await import('./commands/export.js')).exportResults],
+	[listCommand, async () => (await import('./commands/inspect.js')).list],
+	[failedCommand, async () => (await import('./commands/inspect.js')).failed],
+	[statsCommand, async () => (await import('./commands/inspect.js')).stats],
+	[sessionsCommand, async () => (await import('./commands/sessions.js')).sessions],
+	[scheduleCommand, async () => (await import('./commands/schedule.js')).schedule],
+	[statusCommand, async () => (await import('./commands/schedule.js')).status],
 ];
 
 function overview(): string {
@@ -47,13 +53,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
 		io.stderr.write(`crawljar: unknown command '${name}'\n\n${overview()}`);
 		return 2;
 	}
-	const [command, handler] = entry;
+	const [command, loadHandler] = entry;
 	if (rest.includes('--help') || rest.includes('-h')) {
 		io.stdout.write(helpText(command));
 		return 0;
 	}
 	try {
-		return await handler(rest, io);
+		return await (await loadHandler())(rest, io);
 	} catch (error) {
 		const {code, message} = describeError(error);
 		io.stderr.write(`crawljar ${name}: ${message}${isCrawljarError(error) ? '' : ` (${code})`}\n`);

@@ -2,12 +2,24 @@
 import {existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
-import {tsImport} from 'tsx/esm/api';
+import {register} from 'tsx/esm/api';
 import {CrawljarError} from '../errors.js';
 import {validateDefinition} from './schema.js';
 import type {CrawlerDefinition} from './types.js';
 
 const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+
+let isRegistered = false;
+
+/**
+ * tsx's loader, registered once for the process (not tsImport's namespace: that loads a second
+ * copy of crawljar and its dependencies for every crawler file — a second to start, twice the memory).
+ */
+function registerTypeScript(): void {
+	if (isRegistered) return;
+	register();
+	isRegistered = true;
+}
 
 export interface LoadedCrawler {
 	readonly file: string;
@@ -22,7 +34,8 @@ export async function loadCrawlerFile(file: string): Promise<LoadedCrawler> {
 	let module: {default?: unknown};
 	const loadable = isCommonJsScope(absolute) && path.extname(absolute) === '.ts' ? esmTwinOf(absolute) : undefined;
 	try {
-		module = (await tsImport(pathToFileURL(loadable ?? absolute).href, import.meta.url)) as {default?: unknown};
+		registerTypeScript();
+		module = (await import(pathToFileURL(loadable ?? absolute).href)) as {default?: unknown};
 	} catch (error) {
 		const message = (error instanceof Error ? error.message : String(error)).replaceAll(loadable ?? absolute, absolute);
 		throw new CrawljarError('ERR_DEFINITION', `${relative}: failed to load: ${message}`, {cause: error});

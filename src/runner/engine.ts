@@ -31,6 +31,12 @@ export interface EngineOptions {
 
 /** A blocked request whose wait is longer than this goes back to the store, freeing the buffer. */
 const RELEASE_AFTER_MS = 500;
+/**
+ * Leased requests held at most. The buffer grows past twice the concurrency only while the
+ * requests in it wait for their host (its concurrency or a short rate wait): the frontier is
+ * leased in order, so without this one host's backlog would starve the hosts queued behind it.
+ */
+const MAX_BUFFER = 1_000;
 const IDLE_POLL_MS = 1_000;
 
 export class Engine {
@@ -42,6 +48,8 @@ export class Engine {
 	readonly #log: Logger;
 	readonly #queue: PQueue;
 	#buffer: StoredRequest[] = [];
+	/** Requests in the buffer found waiting for their host at the last dispatch. */
+	#blocked = 0;
 	#processed = 0;
 	#end: EngineEnd | undefined;
 	#wakeUp: (() => void) | undefined;
@@ -60,6 +68,11 @@ export class Engine {
 
 	get inFlight(): number {
 		return this.#queue.pending + this.#queue.size;
+	}
+
+	/** Leased but not started (waiting for their host): in flight for the store, pending for a user. */
+	get buffered(): number {
+		return this.#buffer.length;
 	}
 
 	/** Graceful stop: no new requests; in-flight ones finish or are released. */
@@ -101,12 +114,20 @@ export class Engine {
 				break;
 			}
 
-			if (this.#buffer.length < this.#options.concurrency && budget > 0) {
-				const wanted = Math.min(this.#options.concurrency * 2 - this.#buffer.length, budget);
-				if (wanted > 0) this.#buffer.push(...(await this.#store.lease(runId, wanted, this.#options.now())));
+			let isBufferFilled = false;
+			const ready = this.#buffer.length - this.#blocked;
+			if (ready < this.#options.concurrency && budget > 0) {
+				const wanted = Math.min(this.#options.concurrency * 2 - ready, MAX_BUFFER - this.#buffer.length, budget);
+				if (wanted > 0) {
+					const leased = await this.#store.lease(runId, wanted, this.#options.now());
+					this.#buffer.push(...leased);
+					isBufferFilled = leased.length === wanted;
+				}
 			}
 
 			let waitMs = this.#dispatch(complete, budget);
+			// All we leased waits for busy hosts while workers are free: look further down the frontier.
+			if (isBufferFilled && this.#buffer.length - this.#blocked < this.#options.concurrency && this.inFlight < this.#options.concurrency) continue;
 
 			if (this.#buffer.length === 0 && this.inFlight === 0) {
 				// Enqueued requests may still sit in the commit buffer: write them before deciding.
@@ -145,9 +166,17 @@ export class Engine {
 	#dispatch(complete: (completion: Completion) => void, budget: number): number {
 		let waitMs = IDLE_POLL_MS;
 		let started = 0;
+		this.#blocked = 0;
+		// Hosts found closed in this pass: their other requests wait without asking again.
+		const closedHosts = new Set<string>();
 		for (let index = 0; index < this.#buffer.length; ) {
 			if (this.inFlight >= this.#options.concurrency || started >= budget) break;
 			const request = this.#buffer[index]!;
+			if (closedHosts.has(request.host)) {
+				this.#blocked++;
+				index++;
+				continue;
+			}
 			const gate = this.#throttle.tryAcquire(request.host);
 			if (!gate.ok) {
 				if (gate.retryInMs > RELEASE_AFTER_MS) {
@@ -155,6 +184,8 @@ export class Engine {
 					this.#buffer.splice(index, 1);
 					complete({kind: 'release', requestId: request.id, retryAt: this.#options.now() + gate.retryInMs});
 				} else {
+					closedHosts.add(request.host);
+					this.#blocked++;
 					index++;
 				}
 				if (gate.retryInMs > 0) waitMs = Math.min(waitMs, gate.retryInMs);

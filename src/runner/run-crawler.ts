@@ -236,7 +236,7 @@ function startProgress(
 				const now = Date.now();
 				onProgress({
 					done: counts.done,
-					pending: counts.pending,
+					pending: counts.pending + engine.buffered,
 					inflight: engine.inFlight,
 					failed: counts.failed,
 					items: stats.items,

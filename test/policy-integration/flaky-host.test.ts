@@ -8,7 +8,7 @@ import type {CrawlerDefinition} from '../../src/job/types.js';
 import {runCrawler} from '../../src/runner/run-crawler.js';
 import {captureLog, page, pageUrls, startLoggingServer, tempStorage, testDefaults, type LoggingServer} from './helpers.js';
 
-const FLAKY_PAGES = 100;
+const FLAKY_PAGES = 300;
 const HEALTHY_PAGES = 150;
 const MAX_RETRIES = 5;
 
@@ -47,10 +47,9 @@ function crawler(name: string, startUrls: string[]): CrawlerDefinition {
 	};
 }
 
-/** Pages per second the server answered, from its first to its last request. */
-function rateOf(server: LoggingServer): number {
-	const times = server.arrivals.map(({at}) => at);
-	return (times.length * 1000) / Math.max(1, times.at(-1)! - times[0]!);
+/** Pages per second the server answered, from `since` (the crawl's first request) to its last request. */
+function rateOf(server: LoggingServer, since = server.arrivals[0]!.at): number {
+	return (server.arrivals.length * 1000) / Math.max(1, server.arrivals.at(-1)!.at - since);
 }
 
 test('a flaky host: every page done within maxRetries + 1 attempts; a healthy host alongside keeps its throughput', async (t) => {
@@ -82,8 +81,9 @@ test('a flaky host: every page done within maxRetries + 1 attempts; a healthy ho
 	assert.ok(Object.keys(retries).some((reason) => reason.includes('ECONNRESET')), `retries by reason: ${JSON.stringify(retries)}`);
 
 	const baselineRate = rateOf(alone);
-	console.log("DBG healthy first", healthy.arrivals[0]!.at - flaky.arrivals[0]!.at, "last", healthy.arrivals.at(-1)!.at - flaky.arrivals[0]!.at, "flaky last", flaky.arrivals.at(-1)!.at - flaky.arrivals[0]!.at, "baseline dur", alone.arrivals.at(-1)!.at - alone.arrivals[0]!.at);
-	const sharedRate = rateOf(healthy);
+	// Counted from the crawl's first request: a healthy host queued behind the flaky one's
+	// backlog (or its retries) would start late, and its rate with it.
+	const sharedRate = rateOf(healthy, Math.min(flaky.arrivals[0]!.at, healthy.arrivals[0]!.at));
 	t.diagnostic(`healthy host: ${sharedRate.toFixed(0)} pages/s beside the flaky one, ${baselineRate.toFixed(0)} pages/s alone`);
 	assert.equal(healthy.arrivals.length, HEALTHY_PAGES, 'the healthy host saw each page once');
 	assert.ok(sharedRate >= 0.6 * baselineRate, `healthy host: ${sharedRate.toFixed(0)} pages/s vs ${baselineRate.toFixed(0)} alone`);

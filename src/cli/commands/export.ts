@@ -4,19 +4,9 @@ import {CrawljarError} from '../../errors.js';
 import {exportFormats, writeExport, type ExportFormat} from '../../output/export-writer.js';
 import {latestRunOrThrow, openExistingStore} from '../crawler-store.js';
 import {storageDirOf, type CliIo} from '../io.js';
-import {parseCommand, positiveInt, type Command} from '../usage.js';
+import {exportCommand} from './specs.js';
+import {parseCommand, positiveInt} from '../usage.js';
 
-export const exportCommand: Command = {
-	name: 'export',
-	summary: "Streams the results of a crawler's latest run (or --run N) as JSON Lines, JSON or CSV.",
-	usage: 'crawljar export <name|file> [--format jsonl|json|csv] [--out FILE] [--run N] [--storage DIR]',
-	flags: {format: {type: 'string'}, out: {type: 'string', short: 'o'}, run: {type: 'string'}, storage: {type: 'string'}},
-	help: `
---format F      jsonl (default), json or csv (nested fields flattened to dotted columns)
---out FILE      write to FILE (default: stdout)
---run N         export run N instead of the latest
---storage DIR   data folder (default: $CRAWLJAR_STORAGE or ./storage)`,
-};
 
 export async function exportResults(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(exportCommand, argv);

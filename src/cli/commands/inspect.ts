@@ -6,15 +6,9 @@ import {formatSummary, formatTable, type RunSummary} from '../../output/summary.
 import {openStore} from '../../store/open-store.js';
 import {latestRunOrThrow, openExistingStore, storedCrawlers} from '../crawler-store.js';
 import {storageDirOf, type CliIo} from '../io.js';
-import {parseCommand, positiveInt, type Command} from '../usage.js';
+import {listCommand, failedCommand, statsCommand} from './specs.js';
+import {parseCommand, positiveInt} from '../usage.js';
 
-export const listCommand: Command = {
-	name: 'list',
-	summary: 'Lists the crawlers in ./crawlers (or DIR) and those with data in the storage folder.',
-	usage: 'crawljar list [DIR] [--storage DIR]',
-	flags: {storage: {type: 'string'}},
-	help: '--storage DIR   data folder (default: $CRAWLJAR_STORAGE or ./storage)',
-};
 
 export async function list(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(listCommand, argv);
@@ -50,16 +44,6 @@ async function lastRunColumns(storageDir: string, name: string): Promise<Record<
 	}
 }
 
-export const failedCommand: Command = {
-	name: 'failed',
-	summary: "Lists the failed requests of a crawler's latest run (status, error code, attempts, last error).",
-	usage: 'crawljar failed <name|file> [--limit N] [--json] [--storage DIR]',
-	flags: {limit: {type: 'string'}, json: {type: 'boolean'}, storage: {type: 'string'}},
-	help: `
---limit N       at most N rows (default 100)
---json          one JSON object per line
-Put them back in the queue with: crawljar run <crawler> --retry-failed`,
-};
 
 export async function failed(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(failedCommand, argv);
@@ -82,15 +66,6 @@ export async function failed(argv: readonly string[], io: CliIo): Promise<number
 	}
 }
 
-export const statsCommand: Command = {
-	name: 'stats',
-	summary: "Prints a run's stored summary: requests, items, retries by reason, per host and per session.",
-	usage: 'crawljar stats <name|file> [--run N] [--json] [--storage DIR]',
-	flags: {run: {type: 'string'}, json: {type: 'boolean'}, storage: {type: 'string'}},
-	help: `
---run N         that run instead of the latest
---json          the summary as JSON`,
-};
 
 export async function stats(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(statsCommand, argv);

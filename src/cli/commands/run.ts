@@ -4,33 +4,10 @@ import {createProgressReporter} from '../../output/progress.js';
 import {formatSummary} from '../../output/summary.js';
 import {runCrawler} from '../../runner/run-crawler.js';
 import {createLogger, storageDirOf, type CliIo} from '../io.js';
-import {parseCommand, positiveInt, type Command} from '../usage.js';
+import {runCommand} from './specs.js';
+import {parseCommand, positiveInt} from '../usage.js';
 import {CrawljarError} from '../../errors.js';
 
-export const runCommand: Command = {
-	name: 'run',
-	summary: 'Crawl: resumes the unfinished run of this crawler, else starts a new one.',
-	usage: 'crawljar run <file|name> [--storage DIR] [--fresh] [--retry-failed] [--concurrency N] [--max-requests N]',
-	flags: {
-		storage: {type: 'string'},
-		fresh: {type: 'boolean'},
-		'retry-failed': {type: 'boolean'},
-		concurrency: {type: 'string'},
-		'max-requests': {type: 'string'},
-	},
-	help: `
-<file|name>         a crawler file (.ts/.js, anywhere), or the name of one in ./crawlers/
---storage DIR       data folder (default: $CRAWLJAR_STORAGE or ./storage)
---fresh             start a new run even if the last one is unfinished (logged-in sessions are kept)
---retry-failed      put the last run's failed requests back in the queue and continue that run
---concurrency N     requests in flight in total (default: the definition's, else 10)
---max-requests N    stop after N requests in this run (resumable)
-
-Ctrl-C stops gracefully (in-flight requests finish, up to 10 s) and exits 130; a second Ctrl-C
-exits at once. Nothing is lost either way: run the same command again to resume.
-Exit codes: 0 finished (failed requests are reported, not fatal), 1 aborted (e.g. NO_USABLE_SESSION),
-2 bad usage or invalid definition, 130/143 stopped by SIGINT/SIGTERM.`,
-};
 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(runCommand, argv);

@@ -10,22 +10,11 @@ import {normalizeSchedule} from '../../scheduler/schedule-options.js';
 import {Scheduler} from '../../scheduler/scheduler.js';
 import {openStore, storeFile} from '../../store/open-store.js';
 import {createLogger, storageDirOf, type CliIo} from '../io.js';
-import {parseCommand, positiveInt, type Command} from '../usage.js';
+import {scheduleCommand, statusCommand} from './specs.js';
+import {parseCommand, positiveInt} from '../usage.js';
 
 const LAST_FIRE_KEY = 'schedule-last-fire';
 
-export const scheduleCommand: Command = {
-	name: 'schedule',
-	summary: 'Long-running: fires every crawler that declares a `schedule` on its cron.',
-	usage: 'crawljar schedule [DIR|FILE…] [--list] [--max-parallel N] [--storage DIR]',
-	flags: {list: {type: 'boolean'}, 'max-parallel': {type: 'string'}, storage: {type: 'string'}},
-	help: `
-DIR|FILE…          crawler files, or folders of them (default: ./crawlers)
---list             print each crawler's next fire times and exit
---max-parallel N   runs at once across crawlers (default 2); one crawler's runs never overlap
-Each fire resumes that crawler's interrupted run, else starts a new one, reusing its sessions.
-Ctrl-C stops firing and stops running crawls gracefully; a restarted scheduler resumes them.`,
-};
 
 async function loadScheduled(targets: readonly string[], io: CliIo): Promise<LoadedCrawler[]> {
 	const files: string[] = [];
@@ -126,13 +115,6 @@ async function withStore<T>(storageDir: string, name: string, action: (store: Re
 	}
 }
 
-export const statusCommand: Command = {
-	name: 'status',
-	summary: 'Shows the last runs of each crawler (state, started, duration, pages, items, failures) and the next fire.',
-	usage: 'crawljar status [name|file] [--runs N] [--storage DIR]',
-	flags: {runs: {type: 'string'}, storage: {type: 'string'}},
-	help: '--runs N   runs per crawler (default 5)',
-};
 
 export async function status(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(statusCommand, argv);

@@ -5,17 +5,9 @@ import {formatTable} from '../../output/summary.js';
 import type {SessionMeta} from '../../sessions/session.js';
 import {openExistingStore} from '../crawler-store.js';
 import {storageDirOf, type CliIo} from '../io.js';
-import {parseCommand, type Command} from '../usage.js';
+import {sessionsCommand} from './specs.js';
+import {parseCommand} from '../usage.js';
 
-export const sessionsCommand: Command = {
-	name: 'sessions',
-	summary: 'Lists or forgets the persisted (logged-in) sessions of a crawler. Values are never shown.',
-	usage: 'crawljar sessions ls <name|file> [--json] [--storage DIR]\n       crawljar sessions rm <name|file> [id] [--storage DIR]',
-	flags: {json: {type: 'boolean'}, storage: {type: 'string'}},
-	help: `
-ls   account, state, cookie names and expiries, token expiry, last login, logins, 401s
-rm   forget one session (by id) or all: the next run logs in again`,
-};
 
 const time = (epochMs: unknown) => (typeof epochMs === 'number' ? new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ') : '');
 

@@ -1,0 +1,100 @@
+// What each command is called and how it is used: kept apart from the command code so that
+// `--help` and the overview load no crawler machinery (got-scraping, SQLite) and answer at once.
+import type {Command} from '../usage.js';
+
+export const exportCommand: Command = {
+	name: 'export',
+	summary: "Streams the results of a crawler's latest run (or --run N) as JSON Lines, JSON or CSV.",
+	usage: 'crawljar export <name|file> [--format jsonl|json|csv] [--out FILE] [--run N] [--storage DIR]',
+	flags: {format: {type: 'string'}, out: {type: 'string', short: 'o'}, run: {type: 'string'}, storage: {type: 'string'}},
+	help: `
+--format F      jsonl (default), json or csv (nested fields flattened to dotted columns)
+--out FILE      write to FILE (default: stdout)
+--run N         export run N instead of the latest
+--storage DIR   data folder (default: $CRAWLJAR_STORAGE or ./storage)`,
+};
+
+export const listCommand: Command = {
+	name: 'list',
+	summary: 'Lists the crawlers in ./crawlers (or DIR) and those with data in the storage folder.',
+	usage: 'crawljar list [DIR] [--storage DIR]',
+	flags: {storage: {type: 'string'}},
+	help: '--storage DIR   data folder (default: $CRAWLJAR_STORAGE or ./storage)',
+};
+
+export const failedCommand: Command = {
+	name: 'failed',
+	summary: "Lists the failed requests of a crawler's latest run (status, error code, attempts, last error).",
+	usage: 'crawljar failed <name|file> [--limit N] [--json] [--storage DIR]',
+	flags: {limit: {type: 'string'}, json: {type: 'boolean'}, storage: {type: 'string'}},
+	help: `
+--limit N       at most N rows (default 100)
+--json          one JSON object per line
+Put them back in the queue with: crawljar run <crawler> --retry-failed`,
+};
+
+export const statsCommand: Command = {
+	name: 'stats',
+	summary: "Prints a run's stored summary: requests, items, retries by reason, per host and per session.",
+	usage: 'crawljar stats <name|file> [--run N] [--json] [--storage DIR]',
+	flags: {run: {type: 'string'}, json: {type: 'boolean'}, storage: {type: 'string'}},
+	help: `
+--run N         that run instead of the latest
+--json          the summary as JSON`,
+};
+
+export const runCommand: Command = {
+	name: 'run',
+	summary: 'Crawl: resumes the unfinished run of this crawler, else starts a new one.',
+	usage: 'crawljar run <file|name> [--storage DIR] [--fresh] [--retry-failed] [--concurrency N] [--max-requests N]',
+	flags: {
+		storage: {type: 'string'},
+		fresh: {type: 'boolean'},
+		'retry-failed': {type: 'boolean'},
+		concurrency: {type: 'string'},
+		'max-requests': {type: 'string'},
+	},
+	help: `
+<file|name>         a crawler file (.ts/.js, anywhere), or the name of one in ./crawlers/
+--storage DIR       data folder (default: $CRAWLJAR_STORAGE or ./storage)
+--fresh             start a new run even if the last one is unfinished (logged-in sessions are kept)
+--retry-failed      put the last run's failed requests back in the queue and continue that run
+--concurrency N     requests in flight in total (default: the definition's, else 10)
+--max-requests N    stop after N requests in this run (resumable)
+
+Ctrl-C stops gracefully (in-flight requests finish, up to 10 s) and exits 130; a second Ctrl-C
+exits at once. Nothing is lost either way: run the same command again to resume.
+Exit codes: 0 finished (failed requests are reported, not fatal), 1 aborted (e.g. NO_USABLE_SESSION),
+2 bad usage or invalid definition, 130/143 stopped by SIGINT/SIGTERM.`,
+};
+
+export const scheduleCommand: Command = {
+	name: 'schedule',
+	summary: 'Long-running: fires every crawler that declares a `schedule` on its cron.',
+	usage: 'crawljar schedule [DIR|FILE…] [--list] [--max-parallel N] [--storage DIR]',
+	flags: {list: {type: 'boolean'}, 'max-parallel': {type: 'string'}, storage: {type: 'string'}},
+	help: `
+DIR|FILE…          crawler files, or folders of them (default: ./crawlers)
+--list             print each crawler's next fire times and exit
+--max-parallel N   runs at once across crawlers (default 2); one crawler's runs never overlap
+Each fire resumes that crawler's interrupted run, else starts a new one, reusing its sessions.
+Ctrl-C stops firing and stops running crawls gracefully; a restarted scheduler resumes them.`,
+};
+
+export const statusCommand: Command = {
+	name: 'status',
+	summary: 'Shows the last runs of each crawler (state, started, duration, pages, items, failures) and the next fire.',
+	usage: 'crawljar status [name|file] [--runs N] [--storage DIR]',
+	flags: {runs: {type: 'string'}, storage: {type: 'string'}},
+	help: '--runs N   runs per crawler (default 5)',
+};
+
+export const sessionsCommand: Command = {
+	name: 'sessions',
+	summary: 'Lists or forgets the persisted (logged-in) sessions of a crawler. Values are never shown.',
+	usage: 'crawljar sessions ls <name|file> [--json] [--storage DIR]\n       crawljar sessions rm <name|file> [id] [--storage DIR]',
+	flags: {json: {type: 'boolean'}, storage: {type: 'string'}},
+	help: `
+ls   account, state, cookie names and expiries, token expiry, last login, logins, 401s
+rm   forget one session (by id) or all: the next run logs in again`,
+};
