@@ -47,6 +47,8 @@ interface Run extends Measurement {
 	readonly rep: number;
 	readonly pagesPerSecond: number;
 	readonly peakRssMiB: number;
+	/** CPU time of the crawler's process per page (user + system). */
+	readonly cpuUsPerPage: number;
 	/** Every page fetched once and every book extracted. */
 	readonly complete: boolean;
 }
@@ -54,6 +56,7 @@ interface Run extends Measurement {
 interface SystemSummary {
 	readonly pagesPerSecond: Spread;
 	readonly peakRssMiB: Spread;
+	readonly cpuUsPerPage: Spread;
 	readonly runs: number;
 }
 
@@ -119,9 +122,10 @@ async function measure(system: SystemName, concurrency: number, rep: number): Pr
 			...measurement,
 			pagesPerSecond: round((measurement.pages * 1000) / measurement.elapsedMs, 1),
 			peakRssMiB: round(measurement.maxRssKiB / 1024, 1),
+			cpuUsPerPage: round((measurement.cpuMs * 1000) / Math.max(1, measurement.pages), 0),
 			complete,
 		};
-		log(`  c=${concurrency} #${rep} ${system.padEnd(14)} ${String(run.pagesPerSecond).padStart(8)} pages/s  ${String(run.peakRssMiB).padStart(6)} MiB${complete ? '' : `  INCOMPLETE (${measurement.pages} pages, ${measurement.items} items)`}`);
+		log(`  c=${concurrency} #${rep} ${system.padEnd(14)} ${String(run.pagesPerSecond).padStart(8)} pages/s  ${String(run.cpuUsPerPage).padStart(6)} µs CPU/page  ${String(run.peakRssMiB).padStart(6)} MiB${complete ? '' : `  INCOMPLETE (${measurement.pages} pages, ${measurement.items} items)`}`);
 		return run;
 	} finally {
 		rmSync(storageDir, {recursive: true, force: true});
@@ -161,6 +165,7 @@ function summarize(): Record<string, Partial<Record<SystemName, SystemSummary>>>
 			entry[system] = {
 				pagesPerSecond: spread(mine.map((run) => run.pagesPerSecond)),
 				peakRssMiB: spread(mine.map((run) => run.peakRssMiB)),
+				cpuUsPerPage: spread(mine.map((run) => run.cpuUsPerPage)),
 				runs: mine.length,
 			};
 		}
@@ -206,20 +211,21 @@ function report(): string {
 		const rows = systems.map((system) => {
 			const each = entry[system];
 			const failed = runs.filter((run) => run.system === system && run.concurrency === concurrency && !run.complete).length;
-			if (!each) return [system, '-', '-', '-', failed ? `${failed} incomplete` : ''];
+			if (!each) return [system, '-', '-', '-', '-', '', failed ? `${failed} incomplete` : ''];
 			const pps = each.pagesPerSecond;
 			const crawljar = entry.crawljar?.pagesPerSecond.median;
 			return [
 				system,
 				number(pps.median),
 				`${number(pps.min)}–${number(pps.max)}`,
+				`${number(each.cpuUsPerPage.median)}`,
 				`${number(each.peakRssMiB.max)} MiB`,
 				system === 'crawljar' || !crawljar ? '' : `${(crawljar / pps.median).toFixed(2)}×`,
 				failed ? `${failed} incomplete` : '',
 			];
 		});
 		lines.push(`\nconcurrency ${concurrency} (${books} books + ${Math.ceil(books / perPage)} catalogue pages, ${reps} run(s) each)`);
-		lines.push(table(['system', 'pages/s (median)', 'min–max', 'peak RSS', 'crawljar ÷ this', ''], rows));
+		lines.push(table(['system', 'pages/s (median)', 'min–max', 'CPU µs/page', 'peak RSS', 'crawljar ÷ this', ''], rows));
 	}
 	lines.push(`\nratios at concurrency ${concurrencies[0]}: crawljar/Crawlee-disk ${ratios.crawljarVsCrawleeDisk ?? '-'}×, crawljar/Crawlee-memory ${ratios.crawljarVsCrawleeMemory ?? '-'}×, crawljar/hand-written ${ratios.crawljarVsHandwritten ?? '-'}×`);
 	lines.push(`(peak RSS includes ~${results.machine.baselineRssMiB} MiB of node + the tsx loader every child runs under)`);

@@ -24,6 +24,8 @@ export interface Measurement {
 	readonly items: number;
 	/** From just before the crawl starts to its end (after imports and, but for crawljar, after login). */
 	readonly elapsedMs: number;
+	/** CPU time (user + system) of the crawler's process over the same span: steadier than wall time on a busy machine. */
+	readonly cpuMs: number;
 	/** `process.resourceUsage().maxRSS` at the end, in KiB. */
 	readonly maxRssKiB: number;
 }
@@ -33,4 +35,14 @@ export const RESULT_MARKER = 'BENCH_RESULT ';
 
 export function expectedPages(books: number, perPage: number): number {
 	return books + Math.ceil(books / perPage);
+}
+
+/** Starts the timed span; the returned function reads wall and CPU time spent since. */
+export function startClock(): () => {elapsedMs: number; cpuMs: number} {
+	const start = performance.now();
+	const cpu = process.cpuUsage();
+	return () => {
+		const used = process.cpuUsage(cpu);
+		return {elapsedMs: performance.now() - start, cpuMs: (used.user + used.system) / 1000};
+	};
 }

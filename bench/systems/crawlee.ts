@@ -5,7 +5,7 @@
 // time and typed by the few members used here: the root typecheck must pass without it installed.
 import {extractBook, isLoginPage, type Selectable} from '../lib/extract.js';
 import {loginCookie} from '../lib/login.js';
-import type {Measurement, WorkerConfig} from '../lib/types.js';
+import {startClock, type Measurement, type WorkerConfig} from '../lib/types.js';
 
 interface CrawleeContext {
 	readonly request: {readonly url: string; readonly label?: string | undefined};
@@ -58,9 +58,9 @@ export async function runCrawlee(config: WorkerConfig, storage: 'disk' | 'memory
 		},
 		storage === 'memory' ? new crawlee.Configuration({persistStorage: false}) : undefined,
 	);
-	const start = performance.now();
+	const stop = startClock();
 	await crawler.run([`${config.siteUrl}/catalogue`]);
-	const elapsedMs = performance.now() - start;
+	const {elapsedMs, cpuMs} = stop();
 	if (loggedOut > 0) console.error(`crawlee: ${loggedOut} logged-out pages`);
-	return {pages, items, elapsedMs, maxRssKiB: process.resourceUsage().maxRSS};
+	return {pages, items, elapsedMs, cpuMs, maxRssKiB: process.resourceUsage().maxRSS};
 }

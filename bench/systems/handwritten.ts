@@ -7,7 +7,7 @@ import PQueue from 'p-queue';
 import type * as Cheerio from 'cheerio';
 import {extractBook, isLoginPage, type Book} from '../lib/extract.js';
 import {loginCookie} from '../lib/login.js';
-import type {Measurement, WorkerConfig} from '../lib/types.js';
+import {startClock, type Measurement, type WorkerConfig} from '../lib/types.js';
 
 async function rootCheerio(): Promise<typeof Cheerio> {
 	const resolved = createRequire(new URL('../../package.json', import.meta.url)).resolve('cheerio');
@@ -56,9 +56,9 @@ export async function runHandwritten(config: WorkerConfig): Promise<Measurement>
 		}
 	}
 
-	const start = performance.now();
+	const stop = startClock();
 	add(`${config.siteUrl}/catalogue`, 'list');
 	await queue.onIdle();
-	const elapsedMs = performance.now() - start;
-	return {pages, items: items.length, elapsedMs, maxRssKiB: process.resourceUsage().maxRSS};
+	const {elapsedMs, cpuMs} = stop();
+	return {pages, items: items.length, elapsedMs, cpuMs, maxRssKiB: process.resourceUsage().maxRSS};
 }

@@ -1,6 +1,6 @@
 // (d) The HTTP ceiling: undici GETs of the same pages, bodies read, nothing parsed.
 import {loginCookie} from '../lib/login.js';
-import {expectedPages, type Measurement, type WorkerConfig} from '../lib/types.js';
+import {startClock, expectedPages, type Measurement, type WorkerConfig} from '../lib/types.js';
 
 /** The part of undici's Pool this loop uses (undici comes with cheerio; typed here to keep it optional). */
 interface UndiciPool {
@@ -38,7 +38,7 @@ export async function runRawHttp(config: WorkerConfig): Promise<Measurement> {
 
 	let next = 0;
 	let pages = 0;
-	const start = performance.now();
+	const stop = startClock();
 	await Promise.all(
 		Array.from({length: config.concurrency}, async () => {
 			while (next < paths.length) {
@@ -47,7 +47,7 @@ export async function runRawHttp(config: WorkerConfig): Promise<Measurement> {
 			}
 		}),
 	);
-	const elapsedMs = performance.now() - start;
+	const {elapsedMs, cpuMs} = stop();
 	await pool?.close();
-	return {pages, items: 0, elapsedMs, maxRssKiB: process.resourceUsage().maxRSS};
+	return {pages, items: 0, elapsedMs, cpuMs, maxRssKiB: process.resourceUsage().maxRSS};
 }
