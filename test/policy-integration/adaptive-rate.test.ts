@@ -19,6 +19,8 @@ test('a server admitting 20 req/s: 1,000 pages done, < 5% 429s after the first 1
 			name: 'adaptive-rate',
 			startUrls: pageUrls(site.url, PAGES),
 			routes: {default: async ({push, request}) => push({url: request.url})},
+			// A rate-limit wait is not a failed attempt: no retry budget is needed to get through.
+			retry: {maxRetries: 0},
 			...testDefaults,
 		},
 		{storageDir: tempStorage(t), log: captureLog()},
