@@ -55,6 +55,7 @@ export const definitionSchema = z
 			.optional(),
 		login: loginStrategy.optional(),
 		loggedOut: fn().optional(),
+		rateLimited: fn().optional(),
 		sessions: z
 			.strictObject({
 				perAccount: positiveInt.optional(),

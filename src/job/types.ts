@@ -135,6 +135,8 @@ export interface CrawlerDefinition {
 	readonly login?: LoginOption;
 	/** A 200 page that means "logged out" (soft logout). */
 	readonly loggedOut?: (context: LoggedOutContext) => Promisable<boolean>;
+	/** A 200 page that means "slow down" (soft rate limit): handled like a 429 for its host. */
+	readonly rateLimited?: (context: LoggedOutContext) => Promisable<boolean>;
 	readonly sessions?: SessionOptions;
 	/** Requests in flight in total. @default 10 */
 	readonly concurrency?: number;

@@ -121,7 +121,8 @@ async function fetchAndHandle(
 			redirects: result.redirects,
 			loginUrl: deps.loginUrl,
 			deletedAuthCookie: deps.hasLogin && session.lostAuthCookie(result.deletedCookies, deps.definition.sessions?.authCookies),
-			isLoggedOutPage: await isLoggedOutPage(deps, info, parsed),
+			isLoggedOutPage: await checkPage(deps, 'loggedOut', info, parsed),
+			isRateLimitedPage: await checkPage(deps, 'rateLimited', info, parsed),
 		});
 	} else {
 		deps.stats.networkError(request.host);
@@ -229,9 +230,15 @@ function retryFields(request: StoredRequest) {
 	};
 }
 
-async function isLoggedOutPage(deps: ProcessDeps, request: RequestInfo, parsed: ParsedBody): Promise<boolean> {
-	const predicate = deps.definition.loggedOut;
-	if (!predicate || !deps.hasLogin || parsed.result.status >= 300) return false;
+/** Runs a page predicate of the definition (loggedOut, rateLimited) on a 2xx page; a throw counts as false. */
+async function checkPage(
+	deps: ProcessDeps,
+	name: 'loggedOut' | 'rateLimited',
+	request: RequestInfo,
+	parsed: ParsedBody,
+): Promise<boolean> {
+	const predicate = deps.definition[name];
+	if (!predicate || parsed.result.status >= 300 || (name === 'loggedOut' && !deps.hasLogin)) return false;
 	try {
 		return Boolean(
 			await predicate({
@@ -246,7 +253,7 @@ async function isLoggedOutPage(deps: ProcessDeps, request: RequestInfo, parsed: 
 			}),
 		);
 	} catch (error) {
-		deps.log.warn(`loggedOut check threw on ${redactUrl(request.url)} (treated as logged in): ${describeError(error).message}`);
+		deps.log.warn(`${name} check threw on ${redactUrl(request.url)} (treated as false): ${describeError(error).message}`);
 		return false;
 	}
 }

@@ -166,3 +166,32 @@ test('a Retry-After beyond maxRetryAfterMs defers the request (logged); the run 
 	assert.equal(again.state, 'stopped');
 	assert.equal(limited.arrivals.length, 1);
 });
+
+test('a 200 "slow down" page matched by the rateLimited predicate pauses the host and is retried, not stored', async (t) => {
+	let isSlowDown = true;
+	const server = await startLoggingServer(t, (_request, response, {path}) => {
+		if (path === '/busy' && isSlowDown) {
+			isSlowDown = false;
+			return page(response, 'Slow down, please');
+		}
+		return page(response, `content of ${path}`);
+	});
+	const storageDir = tempStorage(t);
+	const seen: string[] = [];
+	const summary = await runCrawler(
+		{
+			name: 'soft-rate-limit',
+			startUrls: [`${server.url}/busy`],
+			rateLimited: ({body}) => body.includes('Slow down'),
+			routes: {default: ({body}) => void seen.push(body)},
+			retry: {...fastRetry, maxRetries: 0},
+			...testDefaults,
+		},
+		{storageDir, log: captureLog()},
+	);
+	assert.equal(server.count('/busy'), 2, 'the slow-down page was retried');
+	assert.equal(summary.requests.done, 1);
+	assert.equal(summary.requests.failed, 0, 'a rate-limit wait is not a failed attempt (maxRetries 0)');
+	assert.ok(seen.every((body) => !body.includes('Slow down')), 'the slow-down page never reached the handler');
+	assert.equal(summary.hosts?.[new URL(server.url).host]?.retries['rate-limited'], 1);
+});
