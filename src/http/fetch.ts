@@ -94,29 +94,13 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 			cookieOrigins.add(origin);
 		}
 		const location = response.headers.location;
-		if (options.followRedirects === false || !REDIRECT_STATUSES.has(response.statusCode) || typeof location !== 'string') {
-			return {
-				url: current,
-				status: response.statusCode,
-				headers: response.headers,
-				body: response.rawBody,
-				redirects,
-				deletedCookies,
-				rejectedCookies,
-			};
-		}
-		const next = resolveLocation(location, current);
-		if (options.stopRedirectAt && isSamePage(next, options.stopRedirectAt)) {
-			redirects.push(next);
-			return {
-				url: current,
-				status: response.statusCode,
-				headers: response.headers,
-				body: response.rawBody,
-				redirects,
-				deletedCookies,
-				rejectedCookies,
-			};
+		const isRedirect = options.followRedirects !== false && REDIRECT_STATUSES.has(response.statusCode) && typeof location === 'string';
+		const next = isRedirect ? resolveLocation(location, current) : undefined;
+		const isStopped = next !== undefined && options.stopRedirectAt !== undefined && isSamePage(next, options.stopRedirectAt);
+		if (isStopped) redirects.push(next);
+		if (next === undefined || isStopped) {
+			const result: FetchResult = {url: current, status: response.statusCode, headers: response.headers, body: response.rawBody, redirects, deletedCookies, rejectedCookies};
+			return result;
 		}
 		visited.add(`${method} ${current}`);
 		if (visited.has(`${method} ${next}`)) {

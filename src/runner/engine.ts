@@ -244,6 +244,7 @@ export class Engine {
 			if (completion.kind === 'done') {
 				this.#deps.stats.items += completion.items.length;
 				if (completion.enqueued.length > 0) this.#mayHaveDue = true;
+				for (const link of completion.enqueued) this.#deps.seenKeys.add(link.uniqueKey);
 			} else {
 				this.#mayHaveDue = true;
 			}

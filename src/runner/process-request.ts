@@ -12,6 +12,7 @@ import type {SessionPool} from '../sessions/session-pool.js';
 import type {Completion, Store, StoredRequest} from '../store/store.js';
 import {createHandlerContext, ParsedBody} from './context.js';
 import type {RunStats} from './run-stats.js';
+import type {SeenKeys} from './seen-keys.js';
 
 export interface ProcessDeps {
 	readonly definition: CrawlerDefinition;
@@ -31,6 +32,8 @@ export interface ProcessDeps {
 	/** A host asked to be left alone: persist the throttle state. */
 	readonly onHostCooldown: (host: string, untilMs: number) => void;
 	readonly onFailed: (code: string, url: string) => void;
+	/** Keys the store already holds: their links are not sent to it again. */
+	readonly seenKeys: SeenKeys;
 }
 
 /** The session generation (login) that some response has already accepted. */
@@ -143,7 +146,8 @@ async function fetchAndHandle(
 			});
 			try {
 				await route.handler(context);
-				complete({kind: 'done', requestId: request.id, items: buffers.items, enqueued: buffers.enqueued, status: result?.status});
+				const enqueued = buffers.enqueued.filter((link) => !deps.seenKeys.has(link.uniqueKey));
+				complete({kind: 'done', requestId: request.id, items: buffers.items, enqueued, status: result?.status});
 				return 'ok';
 			} catch (error) {
 				const {code, message} = describeError(error);

@@ -13,6 +13,7 @@ import {ErrorTally} from '../output/top-errors.js';
 import type {RunSummary} from '../output/summary.js';
 import {Engine} from './engine.js';
 import {RunStats} from './run-stats.js';
+import {SeenKeys} from './seen-keys.js';
 import {acquireRunLock} from './run-lock.js';
 import {prepareRun} from './prepare-run.js';
 import {buildSummary, sessionStateCounts, type ProgressSnapshot} from './progress-snapshot.js';
@@ -104,6 +105,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 					});
 				},
 				onFailed: (code, url) => errors.add(code, url),
+				seenKeys: new SeenKeys(),
 			},
 			{
 				concurrency: options.concurrency ?? definition.concurrency ?? 10,

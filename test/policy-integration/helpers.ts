@@ -1,13 +1,11 @@
 // Shared by the policy integration tests: real servers on 127.0.0.1:0 that log what arrived and
 // when, per-test temp storage, and a log that keeps its lines for assertions.
-import {mkdtempSync, rmSync} from 'node:fs';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type {TestContext} from 'node:test';
 import {Worker} from 'node:worker_threads';
-import type {Logger} from '../../src/job/types.js';
+import {captureLog, tempStorage as sharedTempStorage, type CapturedLog} from '../helpers/temp.js';
 
 // Session encryption key for in-process runs: never a key file in the real home.
 process.env.CRAWLJAR_SECRET ??= 'policy-integration-test-secret';
@@ -142,24 +140,10 @@ export function page(response: http.ServerResponse, body = 'ok', status = 200): 
 
 /** A fresh storage folder, removed when the test ends. */
 export function tempStorage(t: TestContext): string {
-	const dir = mkdtempSync(path.join(os.tmpdir(), 'crawljar-policy-'));
-	t.after(() => rmSync(dir, {recursive: true, force: true}));
-	return dir;
+	return sharedTempStorage(t, 'crawljar-policy-');
 }
 
-export interface CapturedLog extends Logger {
-	readonly lines: string[];
-}
-
-export function captureLog(): CapturedLog {
-	const lines: string[] = [];
-	return {
-		lines,
-		info: (message) => lines.push(`info: ${message}`),
-		warn: (message) => lines.push(`warn: ${message}`),
-		error: (message) => lines.push(`error: ${message}`),
-	};
-}
+export {captureLog, type CapturedLog};
 
 export function pageUrls(base: string, count: number, prefix = '/p/'): string[] {
 	return Array.from({length: count}, (_, index) => `${base}${prefix}${index}`);

@@ -1,14 +1,13 @@
 // Shared by the session integration tests: real crawls (runCrawler in-process) of the demo site,
 // per-test temp storage, crawler definitions like crawlers/demo.ts and crawlers/demo-api.ts.
-import {mkdtempSync, rmSync} from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type {TestContext} from 'node:test';
 import {expectedBook, startDemoSite, type DemoSite, type DemoSiteOptions} from '../../demo/site/index.js';
 import {defineCrawler, formLogin, tokenLogin} from '../../src/index.js';
-import type {CrawlerDefinition, Logger} from '../../src/job/types.js';
+import type {CrawlerDefinition} from '../../src/job/types.js';
 import {openStore} from '../../src/store/open-store.js';
 import {REPO} from '../helpers/run-cli.js';
+import {captureLog, tempStorage as sharedTempStorage, type CapturedLog} from '../helpers/temp.js';
 
 // Session encryption key for in-process runs: never a key file in the real home.
 process.env.CRAWLJAR_SECRET ??= 'sessions-integration-test-secret';
@@ -22,24 +21,10 @@ export async function demoSite(t: TestContext, options: DemoSiteOptions): Promis
 
 /** A fresh storage folder, removed when the test ends. */
 export function tempStorage(t: TestContext): string {
-	const dir = mkdtempSync(path.join(os.tmpdir(), 'crawljar-sessions-'));
-	t.after(() => rmSync(dir, {recursive: true, force: true}));
-	return dir;
+	return sharedTempStorage(t, 'crawljar-sessions-');
 }
 
-export interface CapturedLog extends Logger {
-	readonly lines: string[];
-}
-
-export function captureLog(): CapturedLog {
-	const lines: string[] = [];
-	return {
-		lines,
-		info: (message) => lines.push(`info: ${message}`),
-		warn: (message) => lines.push(`warn: ${message}`),
-		error: (message) => lines.push(`error: ${message}`),
-	};
-}
+export {captureLog, type CapturedLog};
 
 /** Fast, predictable requests: no generated browser headers. */
 const quiet = {useHeaderGenerator: false, headers: {'user-agent': 'crawljar-sessions-test'}} as const;
