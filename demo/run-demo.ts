@@ -5,6 +5,7 @@ import {existsSync} from 'node:fs';
 import {main} from '../src/cli/main.js';
 import {startDemoSite} from './site/index.js';
 
+// The site and the crawler both read DEMO_USER / DEMO_PASSWORD: load .env before either starts.
 if (existsSync('.env')) process.loadEnvFile('.env');
 
 const preferredPort = Number(process.env.DEMO_PORT ?? 4180);

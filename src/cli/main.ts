@@ -1,5 +1,7 @@
 // The CLI entry: dispatches to one command, maps errors to exit codes. The only place (with
 // bin/) that knows about process exit codes; the core never calls process.exit.
+import {existsSync} from 'node:fs';
+import path from 'node:path';
 import {describeError, isCrawljarError} from '../errors.js';
 import {
 	exportCommand,
@@ -34,6 +36,12 @@ function overview(): string {
 	return `crawljar — sessioned crawl jobs\n\nusage: crawljar <command> [options]\n\n${lines.join('\n')}\n\nRun 'crawljar <command> --help' for a command's options.\n`;
 }
 
+/** Credentials usually live in `.env`: read it (variables already set win), as the demo documents. */
+function loadDotEnv(io: CliIo): void {
+	const file = path.join(io.cwd, '.env');
+	if (io.env === process.env && existsSync(file)) process.loadEnvFile(file);
+}
+
 /** Exit codes that are usage problems, not run failures. */
 const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_DEFINITION', 'ERR_STORAGE', 'ERR_LOCKED', 'ERR_SCHEDULE']);
 
@@ -59,6 +67,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
 		return 0;
 	}
 	try {
+		loadDotEnv(io);
 		return await (await loadHandler())(rest, io);
 	} catch (error) {
 		const {code, message} = describeError(error);

@@ -18,7 +18,7 @@ import {acquireRunLock} from './run-lock.js';
 import {prepareRun} from './prepare-run.js';
 import {buildSummary, sessionStateCounts, type ProgressSnapshot} from './progress-snapshot.js';
 import {createRateMeter} from '../output/rate-meter.js';
-import {resolveKey} from '../sessions/crypto.js';
+import {resolveKeyWithSource} from '../sessions/crypto.js';
 
 export interface RunOptions {
 	/** @default process.env.CRAWLJAR_STORAGE ?? './storage' */
@@ -68,7 +68,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			fetchDefaults: fetchDefaults(definition),
 			allowInsecureLogin: definition.allowInsecureLogin ?? false,
 			store,
-			key: options.secretKey ?? resolveKey({storageDir}),
+			key: options.secretKey ?? sessionKey(storageDir, log),
 			log,
 		});
 		await pool.init();
@@ -166,6 +166,14 @@ function warnAboutCaps(definition: CrawlerDefinition, concurrency: number, pool:
 	if (definition.login && concurrency > perSession * sessions) {
 		log.info(`note: ${sessions} session(s) × ${perSession} in flight (sessions.maxConcurrency) caps concurrency at ${perSession * sessions}`);
 	}
+}
+
+function sessionKey(storageDir: string, log: Logger): Buffer {
+	const resolved = resolveKeyWithSource({storageDir});
+	if (resolved.created) {
+		log.info(`created the session encryption key ${resolved.file} (mode 0600): keep it with the storage folder's backups, or set CRAWLJAR_SECRET instead`);
+	}
+	return resolved.key;
 }
 
 function credentialOrigins(definition: CrawlerDefinition, loginUrl: string | undefined): Set<string> {
