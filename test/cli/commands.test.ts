@@ -156,3 +156,28 @@ test('the CLI binary: --help and list as child processes', async (t) => {
 	assert.equal(empty.code, 0, empty.stderr);
 	assert.match(empty.stdout, /no crawlers in .*crawlers and no data in/);
 });
+
+test('crawljar run reads .env from the current folder; variables already set in the environment win', async (t) => {
+	const seen: string[] = [];
+	const server = await startServer(t, (request, response) => {
+		seen.push(String(request.headers['x-token']));
+		response.setHeader('content-type', 'text/html');
+		response.end('<h1>ok</h1>');
+	});
+	const project = tempProject(t);
+	project.write(
+		'crawlers/envy.ts',
+		`import {defineCrawler} from 'crawljar';
+export default defineCrawler({
+	name: 'envy',
+	startUrls: [process.env.SITE_URL + '/'],
+	headers: {'x-token': process.env.FROM_DOTENV + '/' + process.env.BOTH},
+	routes: {default: async () => {}},
+});
+`,
+	);
+	project.write('.env', 'FROM_DOTENV=dotenv-value\nBOTH=from-file\n');
+	const run = await runCli(['run', 'envy'], {cwd: project.dir, env: {...project.env, SITE_URL: server.url, BOTH: 'from-env'}});
+	assert.equal(run.code, 0, run.stderr);
+	assert.deepEqual(seen, ['dotenv-value/from-env']);
+});
