@@ -123,7 +123,7 @@ test('kill -9 at five points of a 2,000-page crawl: resumed results equal an uni
 	// spawn, node + tsx + loading the crawler take 1-3 s on a quiet machine, up to ~8 s measured on
 	// an overloaded 2-core box: the bounds catch a lock wait, not a slow machine.
 	for (const {fromSpawn, fromResumeLine} of resumeDelays) {
-		assert.ok(fromResumeLine < 2_000, `first request ${fromResumeLine} ms after the "resuming" line`);
-		assert.ok(fromSpawn < 15_000, `first request ${fromSpawn} ms after spawn`);
+		assert.ok(fromResumeLine < 5_000, `first request ${fromResumeLine} ms after the "resuming" line`);
+		assert.ok(fromSpawn < 20_000, `first request ${fromSpawn} ms after spawn`);
 	}
 });
