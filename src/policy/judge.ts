@@ -21,7 +21,7 @@
 import type {AttemptCounters, Outcome, OutcomeError} from './outcome.js';
 import type {ResolvedRetryOptions} from './retry-options.js';
 import {backoffDelay} from './backoff.js';
-import {parseRetryAfter} from './retry-after.js';
+import {parseRateLimitReset, parseRetryAfter} from './retry-after.js';
 import {isSamePage} from '../util/same-page.js';
 
 export type Verdict =
@@ -92,10 +92,11 @@ export function judge(
 			return fail('ERR_RATE_LIMITED', `${rateLimited}; still rate-limited after ${counters.rateLimitCount} wait(s)`);
 		}
 		const retryAfterMs = parseRetryAfter(headerOf(outcome, 'retry-after'), now);
-		const delayMs = retryAfterMs ?? backoffDelay(counters.rateLimitCount, options.backoff, random);
+		const resetMs = retryAfterMs === undefined ? parseRateLimitReset((name) => headerOf(outcome, name), now) : undefined;
+		const delayMs = retryAfterMs ?? resetMs ?? backoffDelay(counters.rateLimitCount, options.backoff, random);
 		const deferred = delayMs > options.maxRetryAfterMs;
 		const waitMs = Math.min(delayMs, MAX_DEFER_MS);
-		const source = retryAfterMs === undefined ? 'backoff' : 'Retry-After';
+		const source = retryAfterMs !== undefined ? 'Retry-After' : resetMs !== undefined ? 'rate-limit reset header' : 'backoff';
 		return {
 			kind: 'rate-limited',
 			delayMs: waitMs,

@@ -51,3 +51,23 @@ function fullYear(twoDigits: number, now: number): number {
 	if (year > current + 50) year -= 100;
 	return year;
 }
+
+/**
+ * When a rate-limited answer has no Retry-After, the wait many APIs give in their rate-limit
+ * headers: `RateLimit: …;t=30` and `RateLimit-Reset: 30` (IETF draft: seconds from now), or
+ * `X-RateLimit-Reset` (GitHub, Twitter…: an epoch in seconds when it is that large, else seconds
+ * from now). Undefined when none is readable.
+ */
+export function parseRateLimitReset(header: (name: string) => string | undefined, now: number): number | undefined {
+	const structured = /(?:^|[;,\s])t=(\d+)/.exec(header('ratelimit') ?? '');
+	if (structured) return Number(structured[1]) * 1000;
+	for (const name of ['ratelimit-reset', 'x-ratelimit-reset']) {
+		const text = header(name)?.trim();
+		if (!text || !/^\d+(?:\.\d+)?$/.test(text)) continue;
+		const value = Number(text);
+		// 10^9 seconds is 2001: a number that large is a point in time, not a wait.
+		if (value >= 1e9) return Math.max(0, Math.round(value * 1000 - now));
+		return Math.round(value * 1000);
+	}
+	return undefined;
+}

@@ -101,6 +101,17 @@ test('judge(): a 429 without Retry-After waits a full-jitter backoff on the rate
 	assert.equal(third.delayMs, 2_000); // 0.5 * 500 * 2 ** 3: the rate-limit count, not the retry count
 });
 
+test('judge(): a 429 without Retry-After but with a rate-limit reset header waits for the reset', () => {
+	const verdict = run({status: 429, headers: {'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '20'}});
+	assert.ok(verdict.kind === 'rate-limited');
+	assert.equal(verdict.delayMs, 20_000);
+	assert.equal(verdict.hostCooldownMs, 20_000);
+	assert.match(verdict.reason, /rate-limit reset header/);
+	const both = run({status: 429, headers: {'retry-after': '3', 'ratelimit-reset': '20'}});
+	assert.ok(both.kind === 'rate-limited');
+	assert.equal(both.delayMs, 3_000, 'Retry-After wins');
+});
+
 test('judge(): a 429 with Retry-After in seconds or as an HTTP-date honours it', () => {
 	const seconds = run({status: 429, headers: {'retry-after': '30'}});
 	assert.ok(seconds.kind === 'rate-limited');

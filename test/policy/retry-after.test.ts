@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
-import {parseRetryAfter} from '../../src/policy/retry-after.js';
+import {parseRateLimitReset, parseRetryAfter} from '../../src/policy/retry-after.js';
 
 const NOW = Date.UTC(2026, 7, 1, 12, 0, 0); // Sat, 01 Aug 2026 12:00:00 GMT
 
@@ -37,4 +37,15 @@ test('parseRetryAfter() gives undefined for a missing or unreadable value', () =
 		assert.equal(parseRetryAfter(garbage, NOW), undefined, garbage);
 	}
 	assert.equal(parseRetryAfter('9'.repeat(400), NOW), undefined, 'an overflowing number');
+});
+
+test('parseRateLimitReset() reads RateLimit t=, RateLimit-Reset and X-RateLimit-Reset (delta or epoch)', () => {
+	const headers = (values: Record<string, string>) => (name: string) => values[name];
+	assert.equal(parseRateLimitReset(headers({ratelimit: '"default";r=0;t=30'}), NOW), 30_000);
+	assert.equal(parseRateLimitReset(headers({'ratelimit-reset': '12'}), NOW), 12_000);
+	assert.equal(parseRateLimitReset(headers({'x-ratelimit-reset': '7'}), NOW), 7_000);
+	assert.equal(parseRateLimitReset(headers({'x-ratelimit-reset': String(NOW / 1000 + 45)}), NOW), 45_000, 'an epoch in seconds');
+	assert.equal(parseRateLimitReset(headers({'x-ratelimit-reset': String(NOW / 1000 - 5)}), NOW), 0, 'an epoch in the past');
+	assert.equal(parseRateLimitReset(headers({'x-ratelimit-reset': 'soon'}), NOW), undefined);
+	assert.equal(parseRateLimitReset(headers({}), NOW), undefined);
 });
