@@ -8,6 +8,8 @@ export default defineCrawler({
 	name: 'demo',
 	startUrls: [`${site}/catalogue`],
 	headers: {'user-agent': 'crawljar-demo/1.0'},
+	// One account, one host: the polite defaults (4 in flight per host and per session) set the pace.
+	concurrency: 4,
 	accounts: [{username: process.env.DEMO_USER ?? 'demo', password: process.env.DEMO_PASSWORD ?? 'demo-password'}],
 	login: formLogin({
 		url: '/login',

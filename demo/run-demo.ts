@@ -1,6 +1,6 @@
 // `npm run demo`: starts the demo bookshop (login form with CSRF, expiring sessions) on
 // 127.0.0.1, crawls it with crawlers/demo.ts and says where the results are.
-// Run it twice: the second run resumes or starts over without logging in again.
+// The site expires a session every 150 pages, so the run shows crawljar logging in again.
 import {existsSync} from 'node:fs';
 import {main} from '../src/cli/main.js';
 import {startDemoSite} from './site/index.js';
@@ -22,7 +22,10 @@ if (code === 0) {
 next:
   npx crawljar export demo --format csv --out demo.csv   # results out of ./storage
   npx crawljar sessions ls demo                          # the logged-in session, values redacted
-  npm run demo                                           # again: a new run that reuses the session (no login)`);
+  npm run demo                                           # again: a new run with the stored session; this demo
+                                                         # site forgets sessions when it stops, so crawljar sees
+                                                         # the redirect to /login and logs in again once
+  npx crawljar run crawlers/demo.ts --fresh               # against a site that is still up: no login at all`);
 }
 await site.close();
 process.exit(code);

@@ -179,7 +179,6 @@ async function applyVerdict(
 			return 'ok';
 		case 'relogin': {
 			deps.stats.retry(request.host, 'relogin');
-			deps.stats.relogin(session.id);
 			try {
 				await deps.pool.relogin(session, generation, verdict.reason);
 			} catch (error) {

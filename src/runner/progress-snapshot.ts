@@ -20,6 +20,8 @@ export interface SummaryInput {
 	readonly errors: ErrorTally;
 	readonly throttle: HostThrottle;
 	readonly pool: SessionPool;
+	/** `pool.list()` when the run started: the summary counts this run's logins, not all time. */
+	readonly sessionsAtStart: ReturnType<SessionPool['list']>;
 	readonly now: number;
 }
 
@@ -42,11 +44,15 @@ export function buildSummary(input: SummaryInput): RunSummary {
 	const sessions: Record<string, SessionSummary> = {};
 	// The anonymous session of a crawler without login is an implementation detail: not shown.
 	for (const session of input.pool.list().filter((entry) => entry.id !== 'anonymous')) {
+		const before = input.sessionsAtStart.find((entry) => entry.id === session.id);
+		const logins = session.logins - (before?.logins ?? 0);
+		// A session that started this run logged out owed one login; the rest were re-logins.
+		const owedLogin = before === undefined || before.state !== 'ready' ? 1 : 0;
 		sessions[session.id] = {
-			requests: session.requests,
-			logins: session.logins,
-			relogins: input.stats.reloginsBySession.get(session.id) ?? 0,
-			status401: session.unauthorized,
+			requests: session.requests - (before?.requests ?? 0),
+			logins,
+			relogins: Math.max(0, logins - owedLogin),
+			status401: session.unauthorized - (before?.unauthorized ?? 0),
 		};
 	}
 	const doneThisRun = stats.requestsSent;

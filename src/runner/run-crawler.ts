@@ -72,6 +72,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			log,
 		});
 		await pool.init();
+		const sessionsAtStart = pool.list();
 		const throttle = new HostThrottle({
 			defaults: {
 				maxConcurrency: definition.hosts?.maxConcurrency ?? 4,
@@ -144,6 +145,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			errors,
 			throttle,
 			pool,
+			sessionsAtStart,
 			now: now(),
 		});
 		await store.setRunState(run.id, end.state === 'finished' ? 'finished' : end.state === 'aborted' ? 'aborted' : 'stopped', now(), summary);
@@ -171,7 +173,7 @@ function warnAboutCaps(definition: CrawlerDefinition, concurrency: number, pool:
 function sessionKey(storageDir: string, log: Logger): Buffer {
 	const resolved = resolveKeyWithSource({storageDir});
 	if (resolved.created) {
-		log.info(`created the session encryption key ${resolved.file} (mode 0600): keep it with the storage folder's backups, or set CRAWLJAR_SECRET instead`);
+		log.info(`created the session encryption key ${resolved.file} (mode 0600): back it up: stored sessions cannot be decrypted without it (or set CRAWLJAR_SECRET instead)`);
 	}
 	return resolved.key;
 }

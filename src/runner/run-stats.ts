@@ -11,7 +11,6 @@ export interface HostStats {
 
 export class RunStats {
 	readonly hosts = new Map<string, HostStats>();
-	readonly reloginsBySession = new Map<string, number>();
 	requestsSent = 0;
 	retried = 0;
 	relogins = 0;
@@ -44,10 +43,6 @@ export class RunStats {
 	networkError(host: string): void {
 		this.requestsSent++;
 		this.host(host).requests++;
-	}
-
-	relogin(sessionId: string): void {
-		this.reloginsBySession.set(sessionId, (this.reloginsBySession.get(sessionId) ?? 0) + 1);
 	}
 
 	retry(host: string, reason: string): void {
