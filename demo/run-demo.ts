@@ -24,8 +24,7 @@ next:
   npx crawljar sessions ls demo                          # the logged-in session, values redacted
   npm run demo                                           # again: a new run with the stored session; this demo
                                                          # site forgets sessions when it stops, so crawljar sees
-                                                         # the redirect to /login and logs in again once
-  npx crawljar run crawlers/demo.ts --fresh               # against a site that is still up: no login at all`);
+                                                         # the redirect to /login and logs in again once`);
 }
 await site.close();
 process.exit(code);
