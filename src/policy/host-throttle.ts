@@ -53,8 +53,10 @@ export interface HostStats {
 }
 
 const DEFAULT_MAX_CONCURRENCY = 4;
-/** Recent use is measured over this many one-second buckets. */
+/** Recent use is measured over at most this many one-second buckets... */
 const USAGE_WINDOW_S = 5;
+/** ...and over as few as give this many requests. */
+const OBSERVED_MIN_COUNT = 10;
 /** The limit counts as in use while a request was held back by it this recently. */
 const LIMITING_WINDOW_MS = 2_000;
 
@@ -120,16 +122,17 @@ export class HostThrottle {
 		// Settle the bucket at the old rate before the rate changes.
 		const before = effectiveRate(entry);
 		if (before !== undefined) refill(entry, before, now);
+		// The limit is in use while it held requests back recently. "Recently" scales with the
+		// interval: at 0.5 req/s a denial is 2 s old.
+		const isLimiting = now - entry.lastRateDenialAt <= Math.max(LIMITING_WINDOW_MS, before === undefined ? 0 : 2_000 / before);
 		if (result === 'cancelled') {
 			entry.tokens = Math.min(1, entry.tokens + 1);
 			entry.adaptive.onReleased();
 		} else if (result === 'rate-limited') {
 			entry.rateLimitedCount++;
-			entry.adaptive.onRateLimited(now, observedRate(entry, now), entry.inFlight);
+			entry.adaptive.onRateLimited(now, observedRate(entry, now), entry.inFlight, isLimiting);
 		} else if (result === 'ok') {
-			// "Held back recently" scales with the interval: at 0.5 req/s a denial is 2 s old.
-			const windowMs = Math.max(LIMITING_WINDOW_MS, before === undefined ? 0 : 2_000 / before);
-			entry.adaptive.onSuccess(now, now - entry.lastRateDenialAt <= windowMs);
+			entry.adaptive.onSuccess(isLimiting);
 		} else {
 			entry.adaptive.onReleased();
 		}
@@ -254,14 +257,22 @@ function recordUsage(entry: HostEntry, now: number): void {
 	entry.usage[slot]!++;
 }
 
-/** Requests per second admitted over the last few seconds (at least one second of span). */
+/**
+ * Requests per second sent lately: over the current second and the ones before it, back to
+ * the first that gives at least a second of span and OBSERVED_MIN_COUNT requests (at most
+ * USAGE_WINDOW_S seconds). A short window: a longer average, taken while the rate was
+ * climbing or after a pause, lies below the pace the host just refused.
+ */
 function observedRate(entry: HostEntry, now: number): number {
 	const second = Math.floor(now / 1000);
 	let count = 0;
-	for (let slot = 0; slot < USAGE_WINDOW_S; slot++) {
-		if (second - entry.usageSeconds[slot]! < USAGE_WINDOW_S) count += entry.usage[slot]!;
+	let spanMs = 0;
+	for (let back = 0; back < USAGE_WINDOW_S; back++) {
+		const slot = (second - back) % USAGE_WINDOW_S;
+		if (entry.usageSeconds[slot] === second - back) count += entry.usage[slot]!;
+		spanMs = Math.min(now - (second - back) * 1000, now - entry.firstAcquireAt);
+		if (spanMs >= 1000 && count >= OBSERVED_MIN_COUNT) break;
 	}
-	const spanMs = Math.min(USAGE_WINDOW_S * 1000, now - entry.firstAcquireAt);
 	return (count * 1000) / Math.max(1000, spanMs);
 }
 

@@ -1,7 +1,9 @@
 // Issue 4: against a server that admits 20 req/s per client and answers 429 (no Retry-After)
 // above it, the host's adaptive rate converges to what the server admits: every page is
 // crawled, few requests are refused once the rate is learned, and the rate achieved stays
-// close to the limit. The one slow test of the area (~60 s: 1,000 pages at <= 20 req/s).
+// close to the limit. The issue asks >= 70% of the limit; the crawl reaches ~92% (one 429 about
+// every 20 s after the first second), so 80% is asserted. The one slow test of the area (~55 s:
+// 1,000 pages at <= 20 req/s).
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import {runCrawler} from '../../src/runner/run-crawler.js';
@@ -11,7 +13,7 @@ import type {RateLimitSiteOptions, RateLimitSiteState} from './sites/rate-limit-
 const PAGES = 1_000;
 const LIMIT = 20;
 
-test('a server admitting 20 req/s: 1,000 pages done, < 5% 429s after the first 10 s, >= 70% of 20 req/s achieved', {timeout: 120_000}, async (t) => {
+test('a server admitting 20 req/s: 1,000 pages done, < 5% 429s after the first 10 s, >= 80% of 20 req/s achieved', {timeout: 120_000}, async (t) => {
 	const options: RateLimitSiteOptions = {perSecond: LIMIT, pageDelayMs: 20};
 	const site = await startSiteWorker<RateLimitSiteState>(t, new URL('./sites/rate-limit-site.ts', import.meta.url), options);
 	const summary = await runCrawler(
@@ -41,7 +43,7 @@ test('a server admitting 20 req/s: 1,000 pages done, < 5% 429s after the first 1
 	t.diagnostic(`${state.answers.length} requests, ${refused} refused (${refusedLater} of ${later.length} after 10 s); ${rate.toFixed(1)} pages/s over ${((lastOk - first) / 1000).toFixed(1)} s`);
 	assert.ok(later.length > 0, 'the crawl lasted more than 10 s (it cannot beat 20 req/s)');
 	assert.ok(refusedLater / later.length < 0.05, `429s after the first 10 s: ${refusedLater} of ${later.length}`);
-	assert.ok(rate >= 0.7 * LIMIT, `achieved ${rate.toFixed(1)} pages/s, want >= ${0.7 * LIMIT}`);
+	assert.ok(rate >= 0.8 * LIMIT, `achieved ${rate.toFixed(1)} pages/s, want >= ${0.8 * LIMIT}`);
 	// What the user sees: the 429s counted per host.
 	assert.equal(summary.hosts?.[site.host]?.status429, refused);
 });

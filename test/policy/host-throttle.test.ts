@@ -156,6 +156,78 @@ test("release('rate-limited') halves the observed rate of an unlimited host, wit
 	assert.equal(throttle.stats('a.test').rateLimitedCount, 21);
 });
 
+test("release('rate-limited') of an unlimited host takes the rate sent in the last second, not a longer average", () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 1}});
+	// 10 req/s for 4 s, then 40 req/s for 1 s (a 5 s average: 16 req/s), then a refusal.
+	for (let index = 0; index < 80; index++) {
+		assert.equal(throttle.tryAcquire('a.test').ok, true);
+		clock.advance(index < 40 ? 100 : 25);
+		if (index < 79) throttle.release('a.test', 'ok');
+	}
+	throttle.release('a.test', 'rate-limited');
+	assert.equal(throttle.stats('a.test').rateLimit, 20, 'half of the 40 req/s refused');
+});
+
+/** A greedy client on an endless supply of URLs, every request admitted at once. */
+function saturate(throttle: HostThrottle, clock: ReturnType<typeof fakeClock>, ms: number): void {
+	const end = clock.time + ms;
+	while (clock.time < end) {
+		const gate = throttle.tryAcquire('a.test');
+		if (gate.ok) throttle.release('a.test', 'ok');
+		else clock.advance(Math.min(gate.retryInMs, end - clock.time));
+	}
+}
+
+/** Waits for the rate to let one request through, and has the host refuse it. */
+function refuseNext(throttle: HostThrottle, clock: ReturnType<typeof fakeClock>): void {
+	for (let gate = throttle.tryAcquire('a.test'); !gate.ok; gate = throttle.tryAcquire('a.test')) clock.advance(gate.retryInMs);
+	throttle.release('a.test', 'rate-limited');
+}
+
+test('a refusal of the learned rate in force takes that rate as the refused one and keeps 70% of it', () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 1}});
+	for (let index = 0; index < 40; index++) {
+		throttle.tryAcquire('a.test');
+		clock.advance(50);
+		throttle.release('a.test', 'ok');
+	}
+	refuseNext(throttle, clock);
+	assert.equal(throttle.stats('a.test').rateLimit, 10.5, 'a first refusal halves the 21 req/s sent in the last second');
+	// Held back by the learned rate for 3 s, the client sends at exactly that rate (it climbs).
+	saturate(throttle, clock, 3_000);
+	const inForce = throttle.stats('a.test').rateLimit!;
+	assert.ok(inForce > 15 && inForce < 20, `rate ${inForce}`);
+	refuseNext(throttle, clock);
+	// Not the 5 s average (~16 req/s, lower since it spans the climb): the refused rate itself.
+	assert.ok(Math.abs(throttle.stats('a.test').rateLimit! - 0.7 * inForce) < 1e-9, `rate ${throttle.stats('a.test').rateLimit}, in force ${inForce}`);
+	assert.equal(throttle.snapshot()[0]?.ceilingRate, inForce, 'the refused rate is the ceiling');
+});
+
+test('after a cut the rate is back near the refused rate in seconds, stays under it for a while, then probes past it', () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 1, maxRequestsPerSecond: 100}});
+	// Refused at the configured 40 req/s.
+	for (let index = 0; index < 40; index++) {
+		throttle.tryAcquire('a.test');
+		clock.advance(25);
+		throttle.release('a.test', 'ok');
+	}
+	refuseNext(throttle, clock);
+	saturate(throttle, clock, 10_000);
+	const ceiling = throttle.stats('a.test').rateLimit!;
+	refuseNext(throttle, clock);
+	assert.equal(throttle.snapshot()[0]!.ceilingRate, ceiling);
+	const rates: number[] = [];
+	for (let second = 1; second <= 40; second++) {
+		saturate(throttle, clock, 1_000);
+		rates.push(throttle.stats('a.test').rateLimit ?? Infinity);
+	}
+	const shares = rates.map((rate) => rate / ceiling);
+	const trace = shares.map((share) => share.toFixed(2)).join(' ');
+	assert.ok(shares[3]! >= 0.9, `>= 90% of the refused rate after 4 s: ${trace}`);
+	assert.ok(shares.slice(0, 15).every((share) => share < 1), `under the refused rate for 15 s: ${trace}`);
+	assert.ok(shares.some((share) => share > 1.2), `probes well past it within 40 s: ${trace}`);
+});
+
 test('refusals of requests sent before a cut do not cut again', () => {
 	const {throttle, clock} = setup({defaults: {maxConcurrency: 8, maxRequestsPerSecond: 40}});
 	for (let index = 0; index < 4; index++) {
