@@ -6,6 +6,7 @@ import {gotScraping} from 'got-scraping';
 import type {CookieJar} from 'tough-cookie';
 import {CrawljarError, redactUrl} from '../errors.js';
 import {isSamePage} from '../util/same-page.js';
+import {cookieHeader} from './cookie-header.js';
 
 export interface FetchTimeouts {
 	/** @default 10_000 */
@@ -68,7 +69,8 @@ const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 
 export async function fetchPage(url: string, options: FetchOptions = {}): Promise<FetchResult> {
 	const maxRedirects = options.maxRedirects ?? 10;
-	const firstOrigin = new URL(url).origin;
+	let parsed = new URL(url);
+	const firstOrigin = parsed.origin;
 	let method = (options.method ?? 'GET').toUpperCase();
 	let body = options.body;
 	let current = url;
@@ -80,12 +82,12 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 
 	const cookieOrigins = options.cookieOrigins ?? new Set<string>();
 	for (;;) {
-		const origin = new URL(current).origin;
+		const origin = parsed.origin;
 		const sameOrigin = origin === firstOrigin;
 		const headers: Record<string, string> = {...options.headers};
 		if (sameOrigin) Object.assign(headers, options.credentialHeaders);
 		if (options.jar && (sameOrigin || cookieOrigins.has(origin))) {
-			const cookie = options.jar.getCookieStringSync(current);
+			const cookie = cookieHeader(options.jar, current, parsed);
 			if (cookie) headers.cookie = cookie;
 		}
 		const response = await exchange(current, method, headers, body, options, deadline);
@@ -116,6 +118,7 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 		}
 		redirects.push(next);
 		current = next;
+		parsed = new URL(next);
 	}
 }
 

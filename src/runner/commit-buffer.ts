@@ -19,6 +19,8 @@ export class CommitBuffer {
 	readonly #maxDelayMs: number;
 	readonly #options: CommitBufferOptions;
 	#pending: Completion[] = [];
+	/** Pending completions that put requests back into the frontier (see feedsFrontier). */
+	#feeding = 0;
 	#timer: NodeJS.Timeout | undefined;
 	#flushing: Promise<void> = Promise.resolve();
 
@@ -34,8 +36,17 @@ export class CommitBuffer {
 		return this.#pending.length;
 	}
 
+	/**
+	 * True when committing now could give the frontier requests to lease: new links, or a request
+	 * handed back (retry, release). Done pages without new links and failures add nothing.
+	 */
+	get feedsFrontier(): boolean {
+		return this.#feeding > 0;
+	}
+
 	add(completion: Completion): void {
 		this.#pending.push(completion);
+		if (completion.kind === 'retry' || completion.kind === 'release' || (completion.kind === 'done' && completion.enqueued.length > 0)) this.#feeding++;
 		if (this.#pending.length >= this.#batchSize) void this.flush();
 		else this.#timer ??= setTimeout(() => void this.flush(), this.#maxDelayMs);
 	}
@@ -48,6 +59,7 @@ export class CommitBuffer {
 		}
 		const batch = this.#pending;
 		this.#pending = [];
+		this.#feeding = 0;
 		// Chained: batches commit in order, and flush() waits for the ones before it.
 		this.#flushing = this.#flushing.then(async () => {
 			if (batch.length === 0) return;

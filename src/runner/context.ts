@@ -68,6 +68,8 @@ export class ParsedBody {
 
 export interface ContextBuffers {
 	readonly items: unknown[];
+	/** JSON of each item, serialized once when pushed (the store writes it as is). */
+	readonly itemsJson: string[];
 	readonly enqueued: NewRequest[];
 }
 
@@ -78,7 +80,7 @@ export function createHandlerContext(
 	log: Logger,
 	limits: ContextLimits,
 ): {context: HandlerContext; buffers: ContextBuffers} {
-	const buffers: ContextBuffers = {items: [], enqueued: []};
+	const buffers: ContextBuffers = {items: [], itemsJson: [], enqueued: []};
 	const response: ResponseInfo = {
 		status: parsed.result.status,
 		headers: parsed.result.headers,
@@ -100,8 +102,9 @@ export function createHandlerContext(
 		async push(item) {
 			const items = Array.isArray(item) ? (item as unknown[]) : [item];
 			// Checked here so only this request fails, not the whole commit batch it would join.
-			for (const entry of items) assertSerializable(entry, request.url);
+			const jsons = items.map((entry) => serialize(entry, request.url));
 			buffers.items.push(...items);
+			buffers.itemsJson.push(...jsons);
 		},
 		async enqueue(options) {
 			const added = collectLinks(options, parsed, request, limits);
@@ -115,7 +118,8 @@ export function createHandlerContext(
 	return {context, buffers};
 }
 
-function assertSerializable(item: unknown, url: string): void {
+/** The item's JSON; throws a NonRetryableError for what the store could not write. */
+function serialize(item: unknown, url: string): string {
 	let json: string | undefined;
 	try {
 		json = JSON.stringify(item);
@@ -123,6 +127,7 @@ function assertSerializable(item: unknown, url: string): void {
 		throw new NonRetryableError(`push(): item is not JSON-serializable (${(error as Error).message}) at ${redactUrl(url)}`);
 	}
 	if (json === undefined) throw new NonRetryableError(`push(): ${typeof item} is not a storable item at ${redactUrl(url)}`);
+	return json;
 }
 
 function collectLinks(options: EnqueueOptions, parsed: ParsedBody, request: RequestInfo, limits: ContextLimits): NewRequest[] {

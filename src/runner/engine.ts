@@ -133,9 +133,11 @@ export class Engine {
 			}
 
 			let waitMs = this.#dispatch(complete, budget);
-			if (this.#buffer.length === 0 && this.inFlight < this.#options.concurrency && commits.size > 0 && this.inFlight > 0) {
+			if (this.#buffer.length === 0 && this.inFlight < this.#options.concurrency && commits.feedsFrontier && this.inFlight > 0) {
 				// Starving: the links that would keep workers busy sit in the commit buffer (a narrow
 				// frontier, e.g. a chain of catalogue pages). Commit now rather than in up to 50 ms.
+				// Only when the buffer holds such links (or requests handed back): committing done
+				// pages alone feeds nothing, and cost one transaction per page at a narrow frontier.
 				await commits.flush();
 				continue;
 			}
@@ -181,11 +183,11 @@ export class Engine {
 		let started = 0;
 		this.#blocked = 0;
 		// Hosts found closed in this pass: their other requests wait without asking again.
-		const closedHosts = new Set<string>();
+		let closedHosts: Set<string> | undefined;
 		for (let index = 0; index < this.#buffer.length; ) {
 			if (this.inFlight >= this.#options.concurrency || started >= budget) break;
 			const request = this.#buffer[index]!;
-			if (closedHosts.has(request.host)) {
+			if (closedHosts?.has(request.host)) {
 				this.#blocked++;
 				index++;
 				continue;
@@ -197,7 +199,7 @@ export class Engine {
 					this.#buffer.splice(index, 1);
 					complete({kind: 'release', requestId: request.id, retryAt: this.#options.now() + gate.retryInMs});
 				} else {
-					closedHosts.add(request.host);
+					(closedHosts ??= new Set()).add(request.host);
 					this.#blocked++;
 					index++;
 				}

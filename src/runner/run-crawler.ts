@@ -84,6 +84,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		if (savedHosts) throttle.restore(JSON.parse(savedHosts));
 
 		const defaultRetry = resolveRetryOptions(definition.retry ?? {});
+		const loginUrl = login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined;
 		const engine = new Engine(
 			{
 				definition,
@@ -91,10 +92,11 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				pool,
 				throttle,
 				routes: resolveRoutes(definition, defaultRetry),
-				loginUrl: login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined,
+				loginUrl,
 				credentialOrigins: credentialOrigins(definition, login?.loginUrl),
 				hasLogin: Boolean(login),
-				fetchOptions: fetchDefaults(definition),
+				// A redirect to the login page is a logout: seen, not followed.
+				fetchOptions: {...fetchDefaults(definition), ...(loginUrl ? {stopRedirectAt: loginUrl} : {})},
 				log,
 				stats,
 				now,

@@ -144,7 +144,8 @@ export class SessionPool {
 
 	/** Every session is disabled: the runner stops with NO_USABLE_SESSION. */
 	get isExhausted(): boolean {
-		return this.usableCount === 0;
+		// Asked once per turn of the crawl loop: no array built for it.
+		return !this.#sessions.some((session) => session.isUsable);
 	}
 
 	/**

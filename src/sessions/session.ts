@@ -5,6 +5,7 @@ import {inspect} from 'node:util';
 import {Cookie, CookieJar} from 'tough-cookie';
 import type {SerializedCookieJar} from 'tough-cookie';
 import {CrawljarError, redactUrl} from '../errors.js';
+import {TrackedCookieStore} from '../http/cookie-header.js';
 
 /** One entry of a crawler's `accounts`. Only `username` is treated as non-secret. */
 export interface Account {
@@ -73,7 +74,8 @@ export function newJar(): CookieJar {
 	// Defaults on purpose: strict parsing passes all 222 http-state cases (looseMode fails 27),
 	// and allowSecureOnLocal (default true) treats http://127.0.0.1 and localhost as secure
 	// contexts, as browsers do; Secure cookies are still withheld from plain http elsewhere.
-	return new CookieJar();
+	// The tracked store lets fetchPage reuse the Cookie header while the jar is unchanged.
+	return new CookieJar(new TrackedCookieStore());
 }
 
 export class Session {
@@ -235,7 +237,7 @@ export class Session {
 			const expiresAt = cookie ? cookieExpiresAt(cookie) : undefined;
 			return cookie !== undefined && (expiresAt === undefined || expiresAt > now);
 		});
-		const session = new Session(id, account, CookieJar.deserializeSync({...secret.jar, cookies: live}));
+		const session = new Session(id, account, CookieJar.deserializeSync({...secret.jar, cookies: live}, new TrackedCookieStore()));
 		Object.assign(session.headers, secret.headers);
 		Object.assign(session.stats, meta.stats ?? {});
 		session.tokens = secret.tokens;

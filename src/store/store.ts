@@ -43,6 +43,11 @@ export type Completion =
 			readonly kind: 'done';
 			readonly requestId: number;
 			readonly items: readonly unknown[];
+			/**
+			 * `items` already serialized, JSON.stringify(items[i]) at index i (the runner checks each
+			 * item when it is pushed): a store writing JSON may use these instead of serializing again.
+			 */
+			readonly itemsJson?: readonly string[];
 			readonly enqueued: readonly NewRequest[];
 			readonly status: number | undefined;
 	  }

@@ -198,6 +198,15 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 			);
 		});
 
+		test('commit with itemsJson (items serialized by the runner) stores the same items', async (t) => {
+			const {store, runId} = await setup(t);
+			const [a] = await leased(store, runId, 'a');
+			const items = [{title: 'A', tags: ['x']}, 'plain', 3];
+			const itemsJson = items.map((item) => JSON.stringify(item));
+			await store.commit(runId, [{kind: 'done', requestId: a!.id, items, itemsJson, enqueued: [], status: 200}]);
+			assert.deepEqual(await collect(store.items(runId)), items);
+		});
+
 		test('commit rejects an item that is not JSON-serializable and writes nothing of the batch', async (t) => {
 			const {store, runId} = await setup(t);
 			const [a, b] = await leased(store, runId, 'a', 'b');

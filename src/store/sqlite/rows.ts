@@ -1,5 +1,5 @@
 // Row shapes as SQLite returns them, and their mapping to the Store's records.
-import type {FailedRequest, RequestState, RunRecord, RunState, StoredRequest, StoredSession} from '../store.js';
+import type {FailedRequest, RunRecord, RunState, StoredRequest, StoredSession} from '../store.js';
 
 export interface RunRow {
 	readonly id: number;
@@ -9,23 +9,22 @@ export interface RunRow {
 	readonly summary: string | null;
 }
 
-export interface RequestRow {
-	readonly id: number;
-	readonly run_id: number;
-	readonly unique_key: string;
-	readonly url: string;
-	readonly method: string;
-	readonly label: string | null;
-	readonly user_data: string;
-	readonly headers: string | null;
-	readonly depth: number;
-	readonly retry_count: number;
-	readonly relogin_count: number;
-	readonly ratelimit_count: number;
-	readonly state: RequestState;
-	readonly retry_at: number;
-	readonly host: string;
-}
+/** A leased request as the lease statement returns it (raw mode: one array per row, in this order). */
+export type LeasedRow = readonly [
+	id: number,
+	uniqueKey: string,
+	url: string,
+	method: string,
+	label: string | null,
+	userData: string,
+	headers: string | null,
+	depth: number,
+	retryCount: number,
+	reloginCount: number,
+	rateLimitCount: number,
+	retryAt: number,
+	host: string,
+];
 
 export interface FailedRow {
 	readonly id: number;
@@ -56,21 +55,23 @@ export function toRunRecord(row: RunRow): RunRecord {
 	};
 }
 
-export function toStoredRequest(row: RequestRow): StoredRequest {
+export function toStoredRequest(row: LeasedRow, runId: number): StoredRequest {
+	const [id, uniqueKey, url, method, label, userData, headers, depth, retryCount, reloginCount, rateLimitCount, , host] = row;
 	return {
-		id: row.id,
-		runId: row.run_id,
-		url: row.url,
-		uniqueKey: row.unique_key,
-		method: row.method,
-		label: row.label ?? undefined,
-		userData: JSON.parse(row.user_data) as Record<string, unknown>,
-		headers: row.headers === null ? undefined : (JSON.parse(row.headers) as Record<string, string>),
-		depth: row.depth,
-		retryCount: row.retry_count,
-		reloginCount: row.relogin_count,
-		rateLimitCount: row.ratelimit_count,
-		host: row.host,
+		id,
+		runId,
+		url,
+		uniqueKey,
+		method,
+		label: label ?? undefined,
+		// '{}' is what almost every request stores: skip the parser for it.
+		userData: userData === '{}' ? {} : (JSON.parse(userData) as Record<string, unknown>),
+		headers: headers === null ? undefined : (JSON.parse(headers) as Record<string, string>),
+		depth,
+		retryCount,
+		reloginCount,
+		rateLimitCount,
+		host,
 	};
 }
 

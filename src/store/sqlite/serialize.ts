@@ -65,7 +65,10 @@ export function prepareCompletions(completions: readonly Completion[]): Prepared
 			kind: 'done',
 			requestId,
 			status: completion.status ?? null,
-			items: completion.items.map((item, index) => toJson(item, () => `Item ${index} of request ${requestId}`)),
+			items:
+				completion.itemsJson?.length === completion.items.length
+					? completion.itemsJson
+					: completion.items.map((item, index) => toJson(item, () => `Item ${index} of request ${requestId}`)),
 			enqueued: completion.enqueued.map(prepareRequest),
 		};
 	});

@@ -90,8 +90,8 @@ export class SqliteStore implements Store {
 		if (rows.length === 0) return [];
 		this.#counts.move(runId, 'pending', 'inflight', rows.length);
 		this.#wrote();
-		rows.sort((a, b) => a.retry_at - b.retry_at || a.id - b.id);
-		return rows.map(toStoredRequest);
+		rows.sort((a, b) => a[11] - b[11] || a[0] - b[0]); // retryAt, then id
+		return rows.map((row) => toStoredRequest(row, runId));
 	}
 
 	// Items are serialized before the transaction: an unstorable item rejects the whole call
