@@ -10,6 +10,8 @@
 import {MemoryCookieStore, cookieCompare, type Cookie, type CookieJar, type ErrorCallback} from 'tough-cookie';
 
 const HEADER_TTL_MS = 1_000;
+/** Hosts remembered per jar: a crawl over many hosts starts over rather than growing without bound. */
+const MAX_HOSTS_PER_JAR = 1_000;
 
 /** A MemoryCookieStore that counts its writes, so that a header built from it can tell it is stale. */
 export class TrackedCookieStore extends MemoryCookieStore {
@@ -71,10 +73,12 @@ const cache = new WeakMap<TrackedCookieStore, CachedHeaders>();
 /** The Cookie header `jar` sends to `url` (`parsed` is `new URL(url)`): what `jar.getCookieStringSync(url)` returns. */
 export function cookieHeader(jar: CookieJar, url: string, parsed: URL): string {
 	const store = jar.store;
-	if (!(store instanceof TrackedCookieStore) || !cachedHeaders(store).isPathFree) return jar.getCookieStringSync(url);
+	if (!(store instanceof TrackedCookieStore)) return jar.getCookieStringSync(url);
+	const current = cachedHeaders(store);
+	if (!current.isPathFree) return jar.getCookieStringSync(url);
 	const key = `${parsed.protocol}//${parsed.hostname}`;
 	const now = Date.now();
-	const hit = cachedHeaders(store).byOrigin.get(key);
+	const hit = current.byOrigin.get(key);
 	if (hit && isFresh(hit, now)) {
 		const accessed = new Date(now);
 		for (const cookie of hit.cookies) cookie.lastAccessed = accessed;
@@ -85,7 +89,10 @@ export function cookieHeader(jar: CookieJar, url: string, parsed: URL): string {
 	const cookies = jar.getCookiesSync(url).sort(cookieCompare);
 	const header = cookies.map((cookie) => cookie.cookieString()).join('; ');
 	const entry = cachedHeaders(store);
-	if (entry.isPathFree) entry.byOrigin.set(key, {header, cookies, validUntil: now + HEADER_TTL_MS});
+	if (entry.isPathFree) {
+		if (entry.byOrigin.size >= MAX_HOSTS_PER_JAR) entry.byOrigin.clear();
+		entry.byOrigin.set(key, {header, cookies, validUntil: now + HEADER_TTL_MS});
+	}
 	return header;
 }
 
