@@ -14,7 +14,7 @@ interface ParserCase {
 	readonly 'sent-to'?: string;
 }
 
-const cases = JSON.parse(readFileSync(new URL('../../../shared/testdata/http-state/parser.json', import.meta.url), 'utf8')) as ParserCase[];
+const cases = JSON.parse(readFileSync(new URL('../fixtures/http-state/parser.json', import.meta.url), 'utf8')) as ParserCase[];
 
 /** The header through the cache, asked twice (a miss, then a hit), and what tough-cookie itself says. */
 function headers(jar: CookieJar, url: string): {first: string; second: string; reference: string} {

@@ -15,8 +15,8 @@ interface ParserCase {
 	readonly sent: ReadonlyArray<{readonly name: string; readonly value: string}>;
 }
 
-// Read in place (not copied): the shared http-state suite, 222 cases.
-const cases = JSON.parse(readFileSync(new URL('../../../shared/testdata/http-state/parser.json', import.meta.url), 'utf8')) as ParserCase[];
+// The http-state suite, 222 cases (test/fixtures/http-state, with its LICENSE).
+const cases = JSON.parse(readFileSync(new URL('../fixtures/http-state/parser.json', import.meta.url), 'utf8')) as ParserCase[];
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 async function runFresh(script: string, input: unknown): Promise<string> {
