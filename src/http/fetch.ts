@@ -7,6 +7,7 @@ import type {CookieJar} from 'tough-cookie';
 import {CrawljarError, redactUrl} from '../errors.js';
 import {isSamePage} from '../util/same-page.js';
 import {cookieHeader} from './cookie-header.js';
+import {FETCH_DEFAULTS} from './fetch-defaults.js';
 
 export interface FetchTimeouts {
 	/** @default 10_000 */
@@ -65,10 +66,10 @@ export interface FetchResult {
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+const DEFAULT_MAX_BODY = FETCH_DEFAULTS.maxBodyBytes;
 
 export async function fetchPage(url: string, options: FetchOptions = {}): Promise<FetchResult> {
-	const maxRedirects = options.maxRedirects ?? 10;
+	const maxRedirects = options.maxRedirects ?? FETCH_DEFAULTS.maxRedirects;
 	let parsed = new URL(url);
 	const firstOrigin = parsed.origin;
 	let method = (options.method ?? 'GET').toUpperCase();
@@ -78,7 +79,7 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 	const visited = new Set<string>();
 	const deletedCookies: string[] = [];
 	let rejectedCookies = 0;
-	const deadline = Date.now() + (options.timeouts?.totalMs ?? 60_000);
+	const deadline = Date.now() + (options.timeouts?.totalMs ?? FETCH_DEFAULTS.timeouts.totalMs);
 
 	const cookieOrigins = options.cookieOrigins ?? new Set<string>();
 	for (;;) {
@@ -158,10 +159,10 @@ async function exchange(
 		retry: {limit: 0},
 		http2: false,
 		...(options.sessionToken ? {sessionToken: options.sessionToken} : {}),
-		useHeaderGenerator: options.useHeaderGenerator ?? true,
+		useHeaderGenerator: options.useHeaderGenerator ?? FETCH_DEFAULTS.useHeaderGenerator,
 		timeout: {
-			connect: options.timeouts?.connectMs ?? 10_000,
-			response: options.timeouts?.responseMs ?? 30_000,
+			connect: options.timeouts?.connectMs ?? FETCH_DEFAULTS.timeouts.connectMs,
+			response: options.timeouts?.responseMs ?? FETCH_DEFAULTS.timeouts.responseMs,
 			request: remainingMs,
 		},
 	});

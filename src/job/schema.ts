@@ -1,15 +1,44 @@
 // The one check of a crawler definition, at the boundary (STYLE pattern 4). Past this point the
-// definition is trusted. Errors name the field path: `routes.book: expected a function`.
+// definition is trusted. Every options object has its own strict schema next to its type and
+// defaults (login steps, retry, hosts, sessions, timeouts, schedule); this file composes them.
+// Errors name the field path: `routes.book: expected a function`, `login.fields: expected a
+// function`, `retry.statuses.transient: expected an array of status codes`.
 import {z} from 'zod';
 import {CrawljarError} from '../errors.js';
+import {FETCH_DEFAULTS, timeoutsSchema} from '../http/fetch-defaults.js';
+import {hostOptionsSchema} from '../policy/host-options.js';
+import {retryOptionsSchema} from '../policy/retry-schema.js';
 import {scheduleSchema} from '../scheduler/schedule-options.js';
-import type {CrawlerDefinition} from './types.js';
+import {formLoginOptionsSchema} from '../sessions/login/form-login-options.js';
+import {customLoginOptionsSchema} from '../sessions/login/login-strategy.js';
+import {tokenLoginOptionsSchema} from '../sessions/login/token-login-options.js';
+import {sessionOptionsSchema} from '../sessions/session-options.js';
+import {
+	bool,
+	fn,
+	forwardIssues,
+	formatIssues,
+	nonNegativeInt,
+	positiveInt,
+	stringRecord,
+	type Assert,
+	type Describes,
+} from '../util/option-schemas.js';
+import type {CrawlerDefinition, StartRequest} from './types.js';
 
-const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
-const fn = (what = 'a function') => z.custom<(...args: never[]) => unknown>(isFunction, {message: `expected ${what}`});
+/** Defaults of the definition's own scalar fields; each options object has its own next to its schema. */
+export const DEFINITION_DEFAULTS = Object.freeze({
+	concurrency: 10,
+	headers: Object.freeze({}) as Readonly<Record<string, string>>,
+	allowInsecureLogin: false,
+	maxBodyBytes: FETCH_DEFAULTS.maxBodyBytes,
+	maxRedirects: FETCH_DEFAULTS.maxRedirects,
+	useHeaderGenerator: FETCH_DEFAULTS.useHeaderGenerator,
+});
 
-const httpUrl = z.string().refine(
+const httpUrl = z.custom<string>(
 	(value) => {
+		if (typeof value !== 'string') return false;
 		try {
 			const {protocol} = new URL(value);
 			return protocol === 'http:' || protocol === 'https:';
@@ -20,69 +49,99 @@ const httpUrl = z.string().refine(
 	{message: 'expected an absolute http(s) URL'},
 );
 
-const headers = z.record(z.string(), z.string());
-const positiveInt = z.number().int().positive();
-
-const startRequest = z.union([
-	httpUrl,
-	z.strictObject({
-		url: httpUrl,
-		label: z.string().optional(),
-		userData: z.record(z.string(), z.unknown()).optional(),
-		headers: headers.optional(),
-		uniqueKey: z.string().optional(),
-	}),
-]);
-
-const route = z.union([fn(), z.object({handler: fn(), retry: z.record(z.string(), z.unknown()).optional()})], {
-	error: 'expected a function or { handler, retry }',
+const startRequestObject = z.strictObject({
+	url: httpUrl,
+	label: z.string({error: 'expected a route label'}).optional(),
+	userData: z.record(z.string(), z.unknown(), {error: 'expected an object'}).optional(),
+	headers: stringRecord().optional(),
+	uniqueKey: z.string({error: 'expected a string'}).optional(),
 });
 
-const loginStrategy = z.union([fn(), z.object({kind: z.string(), login: fn()}).loose()], {
-	error: 'expected formLogin(…), tokenLogin(…) or an async function',
+export type StartRequestSchemaCheck = Assert<Describes<typeof startRequestObject, StartRequest>>;
+
+// Refinements, not z.union: a failed union reports a bare "Invalid input" and loses which nested
+// field is wrong (`routes.api.retry.maxRetries`, `login.fields`).
+const startRequest = z.custom<string | StartRequest>().superRefine((value, context) => {
+	if (typeof value === 'string') {
+		const checked = httpUrl.safeParse(value);
+		if (!checked.success) forwardIssues(context, checked.error.issues, httpUrl);
+		return;
+	}
+	if (typeof value !== 'object' || value === null) {
+		context.addIssue({code: 'custom', message: 'expected a URL or { url, label?, userData?, headers?, uniqueKey? }'});
+		return;
+	}
+	const checked = startRequestObject.safeParse(value);
+	if (!checked.success) forwardIssues(context, checked.error.issues, startRequestObject);
 });
 
-const hostLimits = {maxConcurrency: positiveInt.optional(), maxRequestsPerSecond: z.number().positive().optional()};
+const routeConfig = z.strictObject({handler: fn(), retry: retryOptionsSchema.optional()});
+
+const route = z.custom<unknown>().superRefine((value, context) => {
+	if (typeof value === 'function') return;
+	if (typeof value !== 'object' || value === null) {
+		context.addIssue({code: 'custom', message: 'expected a function or { handler, retry }'});
+		return;
+	}
+	const checked = routeConfig.safeParse(value);
+	if (!checked.success) forwardIssues(context, checked.error.issues, routeConfig);
+});
+
+const LOGIN_OPTION_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+	form: formLoginOptionsSchema,
+	token: tokenLoginOptionsSchema,
+	custom: customLoginOptionsSchema,
+};
+
+/**
+ * formLogin(…), tokenLogin(…) and customLogin(…) carry the options they were given; they are
+ * checked here so that problems carry the file and the `login.` path, before any request.
+ */
+const loginStrategy = z.custom<unknown>().superRefine((value, context) => {
+	if (typeof value === 'function') return;
+	const strategy = value as {kind?: unknown; login?: unknown; options?: unknown} | null;
+	if (typeof strategy !== 'object' || strategy === null || typeof strategy.login !== 'function') {
+		context.addIssue({code: 'custom', message: 'expected formLogin(…), tokenLogin(…), customLogin(…) or an async function'});
+		return;
+	}
+	const schema = typeof strategy.kind === 'string' ? LOGIN_OPTION_SCHEMAS[strategy.kind] : undefined;
+	// A hand-built strategy object (no factory options) has nothing more to check.
+	if (!schema || !('options' in strategy)) return;
+	const checked = schema.safeParse(strategy.options);
+	if (!checked.success) forwardIssues(context, checked.error.issues, schema);
+});
+
+const account = z
+	.object({
+		username: z.string({error: 'expected a non-empty string'}).min(1, 'expected a non-empty string'),
+		password: z.string({error: 'expected a string'}).optional(),
+	})
+	.loose();
 
 export const definitionSchema = z
 	.strictObject({
-		name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'expected letters, digits, - or _ (it names the storage file)'),
-		startUrls: z.array(startRequest).min(1, 'expected at least one start URL'),
-		headers: headers.optional(),
-		routes: z.record(z.string(), route),
-		accounts: z
-			.array(z.object({username: z.string().min(1), password: z.string().optional()}).loose())
-			.optional(),
+		name: z
+			.string({error: 'expected letters, digits, - or _ (it names the storage file)'})
+			.regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'expected letters, digits, - or _ (it names the storage file)'),
+		startUrls: z.array(startRequest, {error: 'expected an array of URLs'}).min(1, 'expected at least one start URL'),
+		headers: stringRecord().optional(),
+		routes: z.record(z.string(), route, {error: 'expected an object of label → handler'}),
+		accounts: z.array(account, {error: 'expected an array of { username, password }'}).optional(),
 		login: loginStrategy.optional(),
 		loggedOut: fn().optional(),
 		rateLimited: fn().optional(),
-		sessions: z
-			.strictObject({
-				perAccount: positiveInt.optional(),
-				maxConcurrency: positiveInt.optional(),
-				loginConcurrency: positiveInt.optional(),
-				loginMaxAttempts: positiveInt.optional(),
-				authCookies: z.array(z.string().min(1)).optional(),
-			})
-			.optional(),
-		concurrency: positiveInt.optional(),
-		maxRequests: positiveInt.optional(),
-		maxDepth: z.number().int().nonnegative().optional(),
-		maxBodyBytes: positiveInt.optional(),
-		maxRedirects: z.number().int().nonnegative().optional(),
-		timeouts: z
-			.strictObject({connectMs: positiveInt.optional(), responseMs: positiveInt.optional(), totalMs: positiveInt.optional()})
-			.optional(),
-		retry: z.record(z.string(), z.unknown()).optional(),
-		hosts: z
-			.strictObject({
-				...hostLimits,
-				overrides: z.array(z.strictObject({match: z.string().min(1), ...hostLimits})).optional(),
-			})
-			.optional(),
+		sessions: sessionOptionsSchema.optional(),
+		concurrency: positiveInt().optional(),
+		maxRequests: positiveInt().optional(),
+		maxDepth: nonNegativeInt().optional(),
+		maxBodyBytes: positiveInt().optional(),
+		maxRedirects: nonNegativeInt().optional(),
+		timeouts: timeoutsSchema.optional(),
+		retry: retryOptionsSchema.optional(),
+		hosts: hostOptionsSchema.optional(),
 		schedule: scheduleSchema.optional(),
-		allowInsecureLogin: z.boolean().optional(),
-		useHeaderGenerator: z.boolean().optional(),
+		allowInsecureLogin: bool().optional(),
+		useHeaderGenerator: bool().optional(),
 	})
 	.superRefine((definition, context) => {
 		const routes = definition.routes;
@@ -92,7 +151,7 @@ export const definitionSchema = z
 		definition.startUrls.forEach((start, index) => {
 			const label = typeof start === 'string' ? undefined : start.label;
 			const routeName = label ?? 'default';
-			if (!(routeName in routes)) {
+			if (!Object.hasOwn(routes, routeName)) {
 				context.addIssue({
 					code: 'custom',
 					path: ['startUrls', index, ...(label ? ['label'] : [])],
@@ -105,14 +164,18 @@ export const definitionSchema = z
 		}
 	});
 
+// Every field of the hand-written CrawlerDefinition is checked here, and nothing else is accepted.
+type DefinitionKeysMatch = Assert<
+	[Exclude<keyof CrawlerDefinition, keyof z.input<typeof definitionSchema>>, Exclude<keyof z.input<typeof definitionSchema>, keyof CrawlerDefinition>] extends [never, never]
+		? true
+		: false
+>;
+
 /** Validates user input; the error names the file and every bad field. */
 export function validateDefinition(input: unknown, source: string): CrawlerDefinition {
 	const parsed = definitionSchema.safeParse(input);
 	if (!parsed.success) {
-		const lines = parsed.error.issues.map((issue) => {
-			const path = issue.path.map(String).join('.') || '(definition)';
-			return `  ${path}: ${issue.message}`;
-		});
+		const lines = formatIssues(parsed.error.issues, definitionSchema).map((line) => `  ${line}`);
 		throw new CrawljarError('ERR_DEFINITION', `${source}: invalid crawler definition\n${lines.join('\n')}`);
 	}
 	// The schema checks shape; the hand-written type describes handler contexts precisely.

@@ -1,12 +1,17 @@
-// What a user writes in crawlers/*.ts. Hand-written types give handlers a precise context;
-// src/job/schema.ts checks the same shape at load time (the two are kept in step by a
-// compile-time check in schema.ts).
+// What a user writes in crawlers/*.ts. Hand-written types give handlers a precise context and
+// editors their docs; src/job/schema.ts checks the same shape at load time, and compile-time
+// checks there (and next to each options schema) keep the two in step.
 import type {CheerioAPI} from 'cheerio';
 import type {FetchTimeouts} from '../http/fetch.js';
 import type {RetryOptions} from '../policy/retry-options.js';
 import type {ScheduleOption} from '../scheduler/schedule-options.js';
+import type {HostOptions} from '../policy/host-options.js';
 import type {LoginOption} from '../sessions/login/login-strategy.js';
 import type {Account, Session} from '../sessions/session.js';
+import type {SessionOptions} from '../sessions/session-options.js';
+
+export type {HostLimitOptions as HostLimits, HostOptions, HostOverride} from '../policy/host-options.js';
+export type {SessionOptions} from '../sessions/session-options.js';
 
 export type Promisable<T> = T | Promise<T>;
 
@@ -96,34 +101,6 @@ export interface LoggedOutContext {
 	readonly $: CheerioAPI;
 }
 
-export interface SessionOptions {
-	/** Sessions per account. @default 1 */
-	readonly perAccount?: number;
-	/** Requests in flight per session. @default 4 */
-	readonly maxConcurrency?: number;
-	/** Logins at once across the pool. @default 2 */
-	readonly loginConcurrency?: number;
-	/** Failed logins before a session is disabled. @default 3 */
-	readonly loginMaxAttempts?: number;
-	/**
-	 * Cookies whose deletion by the server means "logged out".
-	 * @default login cookies named like a session cookie (sid, session, auth, token, jwt…)
-	 */
-	readonly authCookies?: readonly string[];
-}
-
-export interface HostLimits {
-	/** @default 4 */
-	readonly maxConcurrency?: number;
-	/** @default unlimited (adapts down on 429) */
-	readonly maxRequestsPerSecond?: number;
-}
-
-export interface HostOptions extends HostLimits {
-	/** Per host pattern (`api.example.com`, `*.example.com`). */
-	readonly overrides?: readonly (HostLimits & {readonly match: string})[];
-}
-
 export interface CrawlerDefinition {
 	/** Letters, digits, `-` and `_`: names the storage file. */
 	readonly name: string;
@@ -138,7 +115,7 @@ export interface CrawlerDefinition {
 	/** A 200 page that means "slow down" (soft rate limit): handled like a 429 for its host. */
 	readonly rateLimited?: (context: LoggedOutContext) => Promisable<boolean>;
 	readonly sessions?: SessionOptions;
-	/** Requests in flight in total. @default 10 */
+	/** Requests in flight in total (also capped per host and per session, see the README). @default 10 */
 	readonly concurrency?: number;
 	/** Stop after this many requests were processed in the run. */
 	readonly maxRequests?: number;

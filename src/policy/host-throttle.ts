@@ -4,6 +4,7 @@
 // Synchronous and timer-free: the runner owns the clock and asks before each dispatch.
 import {AdaptiveRate} from './adaptive-rate.js';
 import {compileHostPattern, type HostPattern} from './host-pattern.js';
+import {HOST_DEFAULTS} from './host-options.js';
 
 export interface HostLimits {
 	/** Requests in flight to one host at a time. @default 4 */
@@ -52,7 +53,7 @@ export interface HostStats {
 	readonly cooldownUntil: number | undefined;
 }
 
-const DEFAULT_MAX_CONCURRENCY = 4;
+const DEFAULT_MAX_CONCURRENCY = HOST_DEFAULTS.maxConcurrency;
 /** Recent use is measured over at most this many one-second buckets... */
 const USAGE_WINDOW_S = 5;
 /** ...and over as few as give this many requests. */

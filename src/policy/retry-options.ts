@@ -1,6 +1,9 @@
-// The retry policy's options: one defaults object, resolved once per crawl (and once per route
-// that overrides them). Past resolution the values are trusted; judge() re-checks nothing.
+// The retry policy's options: their type (checked against the schema in retry-schema.ts), the
+// one defaults object, and their resolution, once per crawl (and once per route that overrides
+// them). Past resolution the values are trusted; judge() re-checks nothing.
 import type {Outcome} from './outcome.js';
+import {formatIssues} from '../util/option-schemas.js';
+import {retryOptionsSchema} from './retry-schema.js';
 
 export interface BackoffOptions {
 	/** Ceiling of the first delay. @default 500 */
@@ -103,17 +106,17 @@ export const DEFAULT_RETRY_OPTIONS: ResolvedRetryOptions = deepFreeze({
 	},
 });
 
-/** Fills every missing field from DEFAULT_RETRY_OPTIONS; throws a TypeError on an out-of-range value. */
+/**
+ * Fills every missing field from DEFAULT_RETRY_OPTIONS. A definition's options were checked at
+ * load; a caller from code that skipped that check gets a TypeError naming the field
+ * (`retry.backoff.factor: expected a finite number >= 1`).
+ */
 export function resolveRetryOptions(partial: RetryOptions = {}): ResolvedRetryOptions {
-	const resolved = mergeRetryOptions(DEFAULT_RETRY_OPTIONS, partial);
-	checkInteger('maxRetries', resolved.maxRetries, 0);
-	checkInteger('maxReloginsPerRequest', resolved.maxReloginsPerRequest, 0);
-	checkInteger('maxRateLimitWaits', resolved.maxRateLimitWaits, 0);
-	checkNumber('maxRetryAfterMs', resolved.maxRetryAfterMs, 0);
-	checkNumber('backoff.baseMs', resolved.backoff.baseMs, 0);
-	checkNumber('backoff.factor', resolved.backoff.factor, 1);
-	checkNumber('backoff.capMs', resolved.backoff.capMs, 0);
-	return resolved;
+	const checked = retryOptionsSchema.safeParse(partial);
+	if (!checked.success) {
+		throw new TypeError(`Invalid retry options: ${formatIssues(checked.error.issues, retryOptionsSchema, 'retry').join('; ')}`);
+	}
+	return mergeRetryOptions(DEFAULT_RETRY_OPTIONS, partial);
 }
 
 /**
@@ -139,18 +142,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function definedFields(value: Record<string, unknown>): Record<string, unknown> {
 	return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined));
-}
-
-function checkNumber(name: string, value: number, min: number): void {
-	if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
-		throw new TypeError(`Expected retry option \`${name}\` to be a number >= ${min}, got \`${String(value)}\``);
-	}
-}
-
-function checkInteger(name: string, value: number, min: number): void {
-	if (!Number.isInteger(value) || value < min) {
-		throw new TypeError(`Expected retry option \`${name}\` to be an integer >= ${min}, got \`${String(value)}\``);
-	}
 }
 
 function deepFreeze<T>(value: T): T {

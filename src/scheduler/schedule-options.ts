@@ -2,6 +2,7 @@
 // its normalized form. Validation asks croner itself, so what loads is exactly what will fire.
 import {Cron} from 'croner';
 import {z} from 'zod';
+import {forwardIssues} from '../util/option-schemas.js';
 
 export type OverlapPolicy = 'skip' | 'queue';
 export type CatchUpPolicy = 'none' | 'once';
@@ -77,7 +78,7 @@ export const scheduleSchema = z
 			}
 			const parsed = scheduleObject.safeParse(value);
 			if (!parsed.success) {
-				for (const issue of parsed.error.issues) context.addIssue({code: 'custom', path: issue.path, message: issue.message});
+				forwardIssues(context, parsed.error.issues, scheduleObject);
 				return;
 			}
 		}

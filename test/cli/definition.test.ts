@@ -51,7 +51,7 @@ const invalidFiles: Record<string, {source: string; message: RegExp}> = {
 	},
 	'unknown-field.ts': {
 		source: `export default defineCrawler({name: 'shop', startUrls: ['http://127.0.0.1:9/'], routes: {default: async () => {}}, concurency: 4} as never);`,
-		message: /"concurency"/,
+		message: /concurency: unknown option \(did you mean 'concurrency'\?\)/,
 	},
 	'no-default-route.ts': {
 		source: `export default defineCrawler({name: 'shop', startUrls: ['http://127.0.0.1:9/'], routes: {book: async () => {}}});`,

@@ -36,11 +36,12 @@ test('resolveRetryOptions() ignores an explicit undefined instead of erasing the
 	assert.equal(resolved.backoff.capMs, 60_000);
 });
 
-test('resolveRetryOptions() throws a TypeError naming the option and the value', () => {
-	assert.throws(() => resolveRetryOptions({maxRetries: -1}), {name: 'TypeError', message: /`maxRetries`.*integer >= 0.*`-1`/});
-	assert.throws(() => resolveRetryOptions({maxRetries: 1.5}), /maxRetries/);
-	assert.throws(() => resolveRetryOptions({backoff: {factor: 0.5}}), /`backoff.factor`.*>= 1/);
-	assert.throws(() => resolveRetryOptions({maxRetryAfterMs: Number.NaN}), /maxRetryAfterMs/);
+test('resolveRetryOptions() throws a TypeError naming the option by its path', () => {
+	assert.throws(() => resolveRetryOptions({maxRetries: -1}), {name: 'TypeError', message: 'Invalid retry options: retry.maxRetries: expected an integer >= 0'});
+	assert.throws(() => resolveRetryOptions({maxRetries: 1.5}), /retry\.maxRetries: expected an integer >= 0/);
+	assert.throws(() => resolveRetryOptions({backoff: {factor: 0.5}}), /retry\.backoff\.factor: expected a finite number >= 1/);
+	assert.throws(() => resolveRetryOptions({maxRetryAfterMs: Number.NaN}), /retry\.maxRetryAfterMs: expected a finite number >= 0/);
+	assert.throws(() => resolveRetryOptions({statuses: {transient: 503}} as never), /retry\.statuses\.transient: expected an array of status codes/);
 });
 
 test('DEFAULT_RETRY_OPTIONS is frozen, arrays included', () => {

@@ -4,46 +4,22 @@
 // with the jar applied on every hop, so every Set-Cookie along the way is kept.
 import {randomBytes} from 'node:crypto';
 import type {CheerioAPI} from 'cheerio';
-import type {Account, Session} from '../session.js';
 import {assertSecureTransport, type HttpResponse} from '../session-http.js';
-import {bearerHeaders, loginFailed, type LoginContext, type LoginStrategy} from './login-strategy.js';
+import {formLoginOptionsSchema, type FormLoginOptions, type FormLoginSuccess} from './form-login-options.js';
+import {bearerHeaders, invalidLoginStrategy, loginFailed, type LoginContext, type LoginStrategy} from './login-strategy.js';
 
-export interface FormSuccessContext {
-	readonly response: HttpResponse;
-	readonly $: CheerioAPI;
-	readonly session: Session;
-	readonly account: Account;
-}
-
-/**
- * How to tell a successful login. `cookie`: the jar holds a cookie of that name; `urlNot`: the
- * final URL does not contain the string; `selector`: the page has a match; a function decides alone.
- * The object forms also fail on a 4xx/5xx response.
- */
-export type FormLoginSuccess =
-	| {readonly cookie: string}
-	| {readonly urlNot: string}
-	| {readonly selector: string}
-	| ((context: FormSuccessContext) => boolean | Promise<boolean>);
-
-export interface FormLoginOptions {
-	/** The login page: absolute, or relative to the crawler's first start URL. */
-	readonly url: string;
-	/** The values to type in, by input name; hidden inputs are copied from the page. */
-	readonly fields: (context: {account: Account}) => Record<string, string>;
-	/** @default the first form that has an `input[type=password]` */
-	readonly formSelector?: string;
-	/** @default the response is not 4xx/5xx and has no form with a password field */
-	readonly success?: FormLoginSuccess;
-	/** Submit over plain http to a non-loopback host. @default false */
-	readonly allowInsecureLogin?: boolean;
-}
+export type {FormLoginOptions, FormLoginSuccess, FormSuccessContext} from './form-login-options.js';
 
 const PASSWORD_FORM = 'form:has(input[type=password])';
 
 export function formLogin(options: FormLoginOptions): LoginStrategy {
+	// Called while the crawler file is imported: bad options must not throw here, where the error
+	// could not name the file. They travel on the strategy; the definition check reports them.
+	const invalid = invalidLoginStrategy('form', formLoginOptionsSchema, options);
+	if (invalid) return invalid;
 	return {
 		kind: 'form',
+		options,
 		loginUrl: options.url,
 		...(options.allowInsecureLogin === undefined ? {} : {allowInsecureLogin: options.allowInsecureLogin}),
 		login: (context) => submitLoginForm(options, context),

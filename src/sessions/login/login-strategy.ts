@@ -1,7 +1,9 @@
 // The one shape every login step has. formLogin() and tokenLogin() build one; a plain async
 // function (custom login) is wrapped by toLoginStrategy(). The pool calls login/refresh; the
 // runner sends credentialHeaders to the session's own origin only.
+import {z} from 'zod';
 import {CrawljarError, describeError} from '../../errors.js';
+import {bool, formatIssues, urlOrPath, type Assert, type Describes} from '../../util/option-schemas.js';
 import type {Account, Session} from '../session.js';
 import type {SessionHttp} from '../session-http.js';
 
@@ -17,6 +19,11 @@ export interface LoginContext {
 
 export interface LoginStrategy {
 	readonly kind: 'form' | 'token' | 'custom';
+	/**
+	 * The options the factory was given, as given: the crawler definition check validates them
+	 * against the kind's schema and reports problems under `login.` (`login.fields: expected a function`).
+	 */
+	readonly options?: unknown;
 	/** Absolute, or relative to the first start URL; a redirect there means "logged out". */
 	readonly loginUrl?: string;
 	/** Lets `http` send bodies over plain http to a non-loopback host (the crawler-wide option also does). */
@@ -45,6 +52,33 @@ export interface CustomLoginOptions {
 	readonly allowInsecureLogin?: boolean;
 }
 
+export const customLoginOptionsSchema = z.strictObject({
+	loginUrl: urlOrPath().optional(),
+	allowInsecureLogin: bool().optional(),
+});
+
+export type CustomLoginSchemaCheck = Assert<Describes<typeof customLoginOptionsSchema, CustomLoginOptions>>;
+
+/**
+ * The factories' validation hook. Factories run while the crawler file is imported, where a
+ * throw could not name the file: invalid options give a strategy that carries them (for the
+ * definition check to report with their `login.` path) and that fails if used unchecked.
+ */
+export function invalidLoginStrategy(kind: LoginStrategy['kind'], schema: z.ZodType, options: unknown): LoginStrategy | undefined {
+	const checked = schema.safeParse(options);
+	if (checked.success) return undefined;
+	const problems = formatIssues(checked.error.issues, schema, 'login').join('; ');
+	const error = () => new CrawljarError('ERR_DEFINITION', `invalid ${kind} login options: ${problems}`);
+	return {
+		kind,
+		options,
+		login: () => Promise.reject(error()),
+		credentialHeaders: () => {
+			throw error();
+		},
+	};
+}
+
 export function toLoginStrategy(option: LoginOption): LoginStrategy {
 	return typeof option === 'function' ? customLogin(option) : option;
 }
@@ -55,8 +89,11 @@ export function toLoginStrategy(option: LoginOption): LoginStrategy {
  * `session.addCookie(…)`. Throwing or returning false fails the login.
  */
 export function customLogin(login: CustomLogin, options: CustomLoginOptions = {}): LoginStrategy {
+	const invalid = invalidLoginStrategy('custom', customLoginOptionsSchema, options);
+	if (invalid) return invalid;
 	return {
 		kind: 'custom',
+		options,
 		...(options.loginUrl === undefined ? {} : {loginUrl: options.loginUrl}),
 		...(options.allowInsecureLogin === undefined ? {} : {allowInsecureLogin: options.allowInsecureLogin}),
 		async login(context) {

@@ -5,50 +5,25 @@
 import {CrawljarError} from '../../errors.js';
 import type {Account, Session} from '../session.js';
 import type {HttpResponse} from '../session-http.js';
-import {loginFailed, type LoginContext, type LoginStrategy} from './login-strategy.js';
+import {invalidLoginStrategy, loginFailed, type LoginContext, type LoginStrategy} from './login-strategy.js';
 import {readPath, resolveExpiresAt} from './token-expiry.js';
+import {TOKEN_LOGIN_DEFAULTS, tokenLoginOptionsSchema, type TokenLoginOptions, type TokenPaths} from './token-login-options.js';
 
-export interface TokenPaths {
-	/** Dot path of the access token in the JSON response, e.g. `data.access_token`. */
-	readonly accessToken?: string;
-	/** Dot path of the refresh token; absent in a refresh response ⇒ the old one stays valid. */
-	readonly refreshToken?: string;
-	/** Dot path of the expiry: lifetime in seconds (see expiresInUnit), epoch s/ms, or an ISO date; else the JWT `exp`. */
-	readonly expiresIn?: string;
-}
+export type {TokenLoginOptions, TokenPaths, TokenRefreshOptions} from './token-login-options.js';
 
-export interface TokenLoginOptions extends TokenPaths {
-	/** The token endpoint: absolute, or relative to the crawler's first start URL. */
-	readonly url: string;
-	/** The JSON body of the login request. */
-	readonly body: (context: {account: Account}) => unknown;
-	readonly accessToken: string;
-	/** Unit of a lifetime (a number below 10^9). @default 's' */
-	readonly expiresInUnit?: 's' | 'ms';
-	/** @default 'authorization' */
-	readonly header?: string;
-	/** Prefix of the header value; '' sends the bare token. @default 'Bearer' */
-	readonly scheme?: string;
-	/** Renewal with the refresh token; without it, an expired token means a full login. */
-	readonly refresh?: TokenPaths & {
-		readonly url: string;
-		readonly body: (context: {refreshToken: string; account: Account}) => unknown;
-	};
-	/** Renew this long before expiry (capped at half the token's lifetime). @default 30_000 */
-	readonly refreshSkewMs?: number;
-	/** Extra headers for the login and refresh requests (an API key…). */
-	readonly headers?: Readonly<Record<string, string>>;
-	/** Send credentials over plain http to a non-loopback host. @default false */
-	readonly allowInsecureLogin?: boolean;
-}
 
 export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
-	const header = (options.header ?? 'authorization').toLowerCase();
-	const scheme = options.scheme ?? 'Bearer';
-	const skewMs = options.refreshSkewMs ?? 30_000;
+	// Called while the crawler file is imported: bad options must not throw here, where the error
+	// could not name the file. They travel on the strategy; the definition check reports them.
+	const invalid = invalidLoginStrategy('token', tokenLoginOptionsSchema, options);
+	if (invalid) return invalid;
+	const header = (options.header ?? TOKEN_LOGIN_DEFAULTS.header).toLowerCase();
+	const scheme = options.scheme ?? TOKEN_LOGIN_DEFAULTS.scheme;
+	const skewMs = options.refreshSkewMs ?? TOKEN_LOGIN_DEFAULTS.refreshSkewMs;
 	const refresh = options.refresh;
 	return {
 		kind: 'token',
+		options,
 		...(options.allowInsecureLogin === undefined ? {} : {allowInsecureLogin: options.allowInsecureLogin}),
 		async login(context) {
 			const response = await post(context, options.url, options.body({account: context.account}));
