@@ -11,6 +11,27 @@ import {globToRegExp, normalizeUrl, resolveHttpUrl} from './urls.js';
 export interface ContextLimits {
 	readonly maxDepth: number | undefined;
 	readonly crawlerName: string;
+	/** The crawler's route labels: enqueue() refuses a label none handles. */
+	readonly routes: ReadonlyMap<string, unknown>;
+}
+
+/**
+ * enqueue() with a label no route handles (a typo such as 'isue'): fails the handler at once,
+ * not retried, instead of storing requests that would each be fetched and then fail.
+ */
+export class NoRouteError extends CrawljarError {
+	override name = 'NoRouteError';
+	readonly retryable = false;
+
+	constructor(label: string | undefined, routes: Iterable<string>) {
+		const known = [...routes].map((name) => `'${name}'`).join(', ');
+		super(
+			'ERR_NO_ROUTE',
+			label === undefined
+				? `enqueue() without a label needs a \`default\` route (routes: ${known})`
+				: `enqueue(): no route for label '${label}' (routes: ${known})`,
+		);
+	}
 }
 
 /** Parsed views of a response body, each computed once, on first use. */
@@ -107,7 +128,11 @@ export function createHandlerContext(
 			buffers.itemsJson.push(...jsons);
 		},
 		async enqueue(options) {
+			// The label is checked even when no link matched: the typo must show on the first page.
+			if (options.label !== undefined && !limits.routes.has(options.label)) throw new NoRouteError(options.label, limits.routes.keys());
 			const added = collectLinks(options, parsed, request, limits);
+			const unrouted = added.find((link) => !limits.routes.has(link.label ?? 'default'));
+			if (unrouted) throw new NoRouteError(unrouted.label, limits.routes.keys());
 			buffers.enqueued.push(...added);
 			return added.length;
 		},

@@ -145,6 +145,7 @@ async function fetchAndHandle(
 			const {context, buffers} = createHandlerContext(info, parsed, deps.hasLogin ? session : undefined, deps.log, {
 				maxDepth: deps.definition.maxDepth,
 				crawlerName: deps.definition.name,
+				routes: deps.routes,
 			});
 			try {
 				await route.handler(context);

@@ -1,16 +1,19 @@
 // runCrawler: the composition root for one run. It opens the store, resumes or starts a run,
 // builds the session pool and the host throttle, drives the engine and writes the summary.
 import {describeError} from '../errors.js';
-import {validateDefinition} from '../job/schema.js';
+import {DEFINITION_DEFAULTS, validateDefinition} from '../job/schema.js';
 import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
+import {HOST_DEFAULTS} from '../policy/host-options.js';
 import {HostThrottle} from '../policy/host-throttle.js';
 import {mergeRetryOptions, resolveRetryOptions, type ResolvedRetryOptions} from '../policy/retry-options.js';
 import {toLoginStrategy} from '../sessions/login/login-strategy.js';
+import {SESSION_DEFAULTS} from '../sessions/session-options.js';
 import {SessionPool} from '../sessions/session-pool.js';
 import {openStore} from '../store/open-store.js';
 import type {Store} from '../store/store.js';
 import {ErrorTally} from '../output/top-errors.js';
 import type {RunSummary} from '../output/summary.js';
+import {concurrencyNote} from './concurrency-caps.js';
 import {Engine} from './engine.js';
 import {RunStats} from './run-stats.js';
 import {SeenKeys} from './seen-keys.js';
@@ -66,7 +69,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			...definition.sessions,
 			baseUrl: firstUrl,
 			fetchDefaults: fetchDefaults(definition),
-			allowInsecureLogin: definition.allowInsecureLogin ?? false,
+			allowInsecureLogin: definition.allowInsecureLogin ?? DEFINITION_DEFAULTS.allowInsecureLogin,
 			store,
 			key: options.secretKey ?? sessionKey(storageDir, log),
 			log,
@@ -75,7 +78,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		const sessionsAtStart = pool.list();
 		const throttle = new HostThrottle({
 			defaults: {
-				maxConcurrency: definition.hosts?.maxConcurrency ?? 4,
+				maxConcurrency: definition.hosts?.maxConcurrency ?? HOST_DEFAULTS.maxConcurrency,
 				...(definition.hosts?.maxRequestsPerSecond ? {maxRequestsPerSecond: definition.hosts.maxRequestsPerSecond} : {}),
 			},
 			hosts: definition.hosts?.overrides ?? [],
@@ -111,7 +114,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				seenKeys: new SeenKeys(),
 			},
 			{
-				concurrency: options.concurrency ?? definition.concurrency ?? 10,
+				concurrency: options.concurrency ?? definition.concurrency ?? DEFINITION_DEFAULTS.concurrency,
 				maxRequests: options.maxRequests ?? definition.maxRequests,
 				stopGraceMs: options.stopGraceMs ?? 10_000,
 				now,
@@ -119,7 +122,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			},
 		);
 
-		warnAboutCaps(definition, options.concurrency ?? definition.concurrency ?? 10, pool, log);
+		warnAboutCaps(definition, options.concurrency, pool, log);
 		const onStop = () => engine.stop('stopped by signal');
 		options.signal?.addEventListener('abort', onStop, {once: true});
 		if (options.signal?.aborted) onStop();
@@ -158,18 +161,20 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	}
 }
 
-/** A total concurrency the per-host or per-session caps can never reach deserves a word. */
-function warnAboutCaps(definition: CrawlerDefinition, concurrency: number, pool: SessionPool, log: Logger): void {
-	const perHost = definition.hosts?.maxConcurrency ?? 4;
+/** A value the user set that the other caps make unreachable deserves one note (concurrency-caps.ts). */
+function warnAboutCaps(definition: CrawlerDefinition, concurrencyOption: number | undefined, pool: SessionPool, log: Logger): void {
 	const hosts = new Set(definition.startUrls.map((start) => new URL(typeof start === 'string' ? start : start.url).host));
-	if (hosts.size === 1 && concurrency > perHost && !definition.hosts?.overrides?.length) {
-		log.info(`note: at most ${perHost} requests in flight per host (hosts.maxConcurrency); concurrency ${concurrency} needs several hosts or a higher hosts.maxConcurrency`);
-	}
-	const perSession = definition.sessions?.maxConcurrency ?? 4;
-	const sessions = pool.stats().sessions;
-	if (definition.login && concurrency > perSession * sessions) {
-		log.info(`note: ${sessions} session(s) × ${perSession} in flight (sessions.maxConcurrency) caps concurrency at ${perSession * sessions}`);
-	}
+	const note = concurrencyNote({
+		concurrency: concurrencyOption ?? definition.concurrency ?? DEFINITION_DEFAULTS.concurrency,
+		concurrencySet: concurrencyOption !== undefined || definition.concurrency !== undefined,
+		singleHost: hosts.size === 1 && !definition.hosts?.overrides?.length,
+		perHost: definition.hosts?.maxConcurrency ?? HOST_DEFAULTS.maxConcurrency,
+		perHostSet: definition.hosts?.maxConcurrency !== undefined,
+		sessions: definition.login ? pool.stats().sessions : undefined,
+		perSession: definition.sessions?.maxConcurrency ?? SESSION_DEFAULTS.maxConcurrency,
+		perSessionSet: definition.sessions?.maxConcurrency !== undefined,
+	});
+	if (note) log.info(note);
 }
 
 function sessionKey(storageDir: string, log: Logger): Buffer {
@@ -189,11 +194,11 @@ function credentialOrigins(definition: CrawlerDefinition, loginUrl: string | und
 
 function fetchDefaults(definition: CrawlerDefinition) {
 	return {
-		headers: definition.headers ?? {},
-		maxBodyBytes: definition.maxBodyBytes ?? 10 * 1024 * 1024,
-		maxRedirects: definition.maxRedirects ?? 10,
+		headers: definition.headers ?? DEFINITION_DEFAULTS.headers,
+		maxBodyBytes: definition.maxBodyBytes ?? DEFINITION_DEFAULTS.maxBodyBytes,
+		maxRedirects: definition.maxRedirects ?? DEFINITION_DEFAULTS.maxRedirects,
 		...(definition.timeouts ? {timeouts: definition.timeouts} : {}),
-		useHeaderGenerator: definition.useHeaderGenerator ?? true,
+		useHeaderGenerator: definition.useHeaderGenerator ?? DEFINITION_DEFAULTS.useHeaderGenerator,
 	};
 }
 

@@ -5,6 +5,7 @@ import {CrawljarError, describeError} from '../errors.js';
 import type {Store} from '../store/store.js';
 import {resolveKey} from './crypto.js';
 import type {LoginStrategy} from './login/login-strategy.js';
+import {SESSION_DEFAULTS} from './session-options.js';
 import {Session, type Account} from './session.js';
 import type {FetchDefaults} from './session-http.js';
 import {SessionLogins} from './session-logins.js';
@@ -79,12 +80,12 @@ export class SessionPool {
 		this.#login = options.login;
 		this.#now = options.now ?? Date.now;
 		this.#log = options.log ?? {info() {}, warn() {}};
-		const perAccount = options.perAccount ?? 1;
-		this.#maxConcurrency = options.maxConcurrency ?? (options.login ? 4 : Infinity);
+		const perAccount = options.perAccount ?? SESSION_DEFAULTS.perAccount;
+		this.#maxConcurrency = options.maxConcurrency ?? (options.login ? SESSION_DEFAULTS.maxConcurrency : Infinity);
 		checkPositive('perAccount', perAccount);
 		checkPositive('maxConcurrency', this.#maxConcurrency);
-		checkPositive('loginConcurrency', options.loginConcurrency ?? 2);
-		checkPositive('loginMaxAttempts', options.loginMaxAttempts ?? 3);
+		checkPositive('loginConcurrency', options.loginConcurrency ?? SESSION_DEFAULTS.loginConcurrency);
+		checkPositive('loginMaxAttempts', options.loginMaxAttempts ?? SESSION_DEFAULTS.loginMaxAttempts);
 		if (!options.login) {
 			this.#logins = undefined;
 			const anonymous = new Session('anonymous', {username: 'anonymous'});
@@ -95,9 +96,9 @@ export class SessionPool {
 		if (options.accounts.length === 0) throw new TypeError('Expected at least one account with a login step');
 		this.#logins = new SessionLogins({
 			login: options.login,
-			loginConcurrency: options.loginConcurrency ?? 2,
-			loginMaxAttempts: options.loginMaxAttempts ?? 3,
-			loginRetryDelayMs: options.loginRetryDelayMs ?? 500,
+			loginConcurrency: options.loginConcurrency ?? SESSION_DEFAULTS.loginConcurrency,
+			loginMaxAttempts: options.loginMaxAttempts ?? SESSION_DEFAULTS.loginMaxAttempts,
+			loginRetryDelayMs: options.loginRetryDelayMs ?? SESSION_DEFAULTS.loginRetryDelayMs,
 			baseUrl: options.baseUrl,
 			fetchDefaults: options.fetchDefaults ?? {},
 			allowInsecureLogin: options.allowInsecureLogin ?? false,
