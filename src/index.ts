@@ -6,11 +6,11 @@ export {startScheduler} from './scheduler/start-scheduler.js';
 export type {StartSchedulerCrawler, StartSchedulerDeps} from './scheduler/start-scheduler.js';
 export type {Scheduler, SchedulerEvent, SchedulerOptions} from './scheduler/scheduler.js';
 export {formLogin} from './sessions/login/form-login.js';
-export type {FormLoginOptions, FormLoginSuccess} from './sessions/login/form-login.js';
+export type {FormLoginOptions, FormLoginSuccess, FormSuccessContext} from './sessions/login/form-login.js';
 export {tokenLogin} from './sessions/login/token-login.js';
-export type {TokenLoginOptions} from './sessions/login/token-login.js';
+export type {TokenLoginOptions, TokenRefreshOptions} from './sessions/login/token-login.js';
 export {customLogin} from './sessions/login/login-strategy.js';
-export type {CustomLogin, LoginContext, LoginOption, LoginStrategy} from './sessions/login/login-strategy.js';
+export type {CustomLogin, CustomLoginOptions, LoginContext, LoginOption, LoginStrategy} from './sessions/login/login-strategy.js';
 export type {Session} from './sessions/session.js';
 export {CrawljarError, NonRetryableError, isCrawljarError} from './errors.js';
 export type {ErrorCode} from './errors.js';
@@ -24,6 +24,7 @@ export type {
 	EnqueueOptions,
 	HandlerContext,
 	HostOptions,
+	HostOverride,
 	LoggedOutContext,
 	Logger,
 	RequestInfo,

@@ -26,7 +26,7 @@ export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
 		options,
 		...(options.allowInsecureLogin === undefined ? {} : {allowInsecureLogin: options.allowInsecureLogin}),
 		async login(context) {
-			const response = await post(context, options.url, options.body({account: context.account}));
+			const response = await post(context, options.url, options.body({account: context.account}), options.headers);
 			if (response.status >= 400) throw loginFailed(context.account, `${response.status} from ${pathOf(response.url)}`);
 			storeTokens(context, response, options, undefined, (reason) => loginFailed(context.account, reason));
 		},
@@ -37,7 +37,7 @@ export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
 						const fail = (reason: string) =>
 							new CrawljarError('LOGIN_FAILED', `token refresh failed for account '${context.account.username}': ${reason}`);
 						if (!refreshToken) throw fail('no refresh token');
-						const response = await post(context, refresh.url, refresh.body({refreshToken, account: context.account}));
+						const response = await post(context, refresh.url, refresh.body({refreshToken, account: context.account}), options.headers);
 						if (response.status >= 400) throw fail(`${response.status} from ${pathOf(response.url)}`);
 						const paths: TokenPaths = {
 							accessToken: refresh.accessToken ?? options.accessToken,
@@ -64,8 +64,8 @@ export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
 	};
 }
 
-async function post(context: LoginContext, url: string, body: unknown): Promise<HttpResponse> {
-	return context.http.post(url, {json: body, headers: {accept: 'application/json'}});
+async function post(context: LoginContext, url: string, body: unknown, headers: TokenLoginOptions['headers']): Promise<HttpResponse> {
+	return context.http.post(url, {json: body, headers: {accept: 'application/json', ...headers}});
 }
 
 function storeTokens(
