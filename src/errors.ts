@@ -7,6 +7,7 @@ export type ErrorCode =
 	| 'ERR_STORAGE'
 	| 'ERR_LOCKED'
 	| 'ERR_HANDLER'
+	| 'ERR_HANDLER_TIMEOUT'
 	| 'ERR_NOT_HTML'
 	| 'ERR_NOT_JSON'
 	| 'ERR_BODY_TOO_LARGE'

@@ -71,7 +71,12 @@ export const definitionSchema = z
 		maxBodyBytes: positiveInt.optional(),
 		maxRedirects: z.number().int().nonnegative().optional(),
 		timeouts: z
-			.strictObject({connectMs: positiveInt.optional(), responseMs: positiveInt.optional(), totalMs: positiveInt.optional()})
+			.strictObject({
+				connectMs: positiveInt.optional(),
+				responseMs: positiveInt.optional(),
+				totalMs: positiveInt.optional(),
+				handlerMs: positiveInt.optional(),
+			})
 			.optional(),
 		retry: z.record(z.string(), z.unknown()).optional(),
 		hosts: z

@@ -148,7 +148,11 @@ export interface CrawlerDefinition {
 	readonly maxBodyBytes?: number;
 	/** @default 10 */
 	readonly maxRedirects?: number;
-	readonly timeouts?: FetchTimeouts;
+	/** HTTP timeouts, and `handlerMs`: the time limit of a route handler and of each page predicate. */
+	readonly timeouts?: FetchTimeouts & {
+		/** A handler (or loggedOut/rateLimited check) past this is abandoned: ERR_HANDLER_TIMEOUT, retried. @default 60_000 */
+		readonly handlerMs?: number;
+	};
 	readonly retry?: RetryOptions;
 	readonly hosts?: HostOptions;
 	readonly schedule?: ScheduleOption;

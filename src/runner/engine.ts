@@ -232,8 +232,15 @@ export class Engine {
 	async #drain(): Promise<void> {
 		if (this.inFlight === 0) return;
 		this.#log.info(`waiting up to ${Math.round(this.#options.stopGraceMs / 1000)}s for ${this.inFlight} request(s) in flight…`);
-		const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), this.#options.stopGraceMs).unref());
-		const outcome = await Promise.race([this.#queue.onIdle().then(() => 'idle' as const), timer]);
+		// A ref'd timer: with a handler stuck on a promise that holds nothing in the event loop,
+		// this timer is all that keeps the process alive until the grace period ends (unref'd,
+		// Node saw an empty loop and exited 13, "unsettled top-level await", with no summary).
+		let timer: NodeJS.Timeout | undefined;
+		const expired = new Promise<'timeout'>((resolve) => {
+			timer = setTimeout(() => resolve('timeout'), this.#options.stopGraceMs);
+		});
+		const outcome = await Promise.race([this.#queue.onIdle().then(() => 'idle' as const), expired]);
+		clearTimeout(timer);
 		if (outcome === 'timeout') {
 			// Their requests stay in-flight in the store; the next run releases them at once.
 			this.#log.warn(`${this.inFlight} request(s) still in flight after the grace period: they will be retried on resume`);

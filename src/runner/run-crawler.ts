@@ -192,9 +192,14 @@ function fetchDefaults(definition: CrawlerDefinition) {
 		headers: definition.headers ?? {},
 		maxBodyBytes: definition.maxBodyBytes ?? 10 * 1024 * 1024,
 		maxRedirects: definition.maxRedirects ?? 10,
-		...(definition.timeouts ? {timeouts: definition.timeouts} : {}),
+		...(definition.timeouts ? {timeouts: httpTimeouts(definition.timeouts)} : {}),
 		useHeaderGenerator: definition.useHeaderGenerator ?? true,
 	};
+}
+
+/** The HTTP part of `timeouts` (handlerMs is the runner's). */
+function httpTimeouts({handlerMs: _handlerMs, ...http}: NonNullable<CrawlerDefinition['timeouts']>) {
+	return http;
 }
 
 /**
