@@ -140,7 +140,7 @@ export interface CrawlerDefinition {
 	readonly sessions?: SessionOptions;
 	/** Requests in flight in total. @default 10 */
 	readonly concurrency?: number;
-	/** Stop after this many requests were processed in the run. */
+	/** Stop after this many requests ended (done or failed) in this process; retries and 429 waits do not count. */
 	readonly maxRequests?: number;
 	/** Links deeper than this are not enqueued (start URLs are depth 0). */
 	readonly maxDepth?: number;

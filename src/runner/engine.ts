@@ -50,7 +50,11 @@ export class Engine {
 	#buffer: StoredRequest[] = [];
 	/** Requests in the buffer found waiting for their host at the last dispatch. */
 	#blocked = 0;
-	#processed = 0;
+	/**
+	 * Requests this engine brought to an end (done or failed): what maxRequests counts. A retry,
+	 * a 429 wait or a request handed back is not an end, and does not use up the budget.
+	 */
+	#completed = 0;
 	/**
 	 * False after a lease came back short: leasing again before a commit added requests (or a
 	 * timer passed) would be an empty UPDATE — ~250 µs each, once per completed page when the
@@ -101,7 +105,9 @@ export class Engine {
 		// are dropped: their requests stay in-flight in the store and are retried on resume.
 		let isClosed = false;
 		const complete = (completion: Completion): void => {
-			if (!isClosed) commits.add(completion);
+			if (isClosed) return;
+			if (completion.kind === 'done' || completion.kind === 'failed') this.#completed++;
+			commits.add(completion);
 		};
 
 		while (!this.#end) {
@@ -114,7 +120,7 @@ export class Engine {
 				break;
 			}
 			const max = this.#options.maxRequests;
-			const budget = max === undefined ? Infinity : max - this.#processed - this.inFlight;
+			const budget = max === undefined ? Infinity : max - this.#completed - this.inFlight;
 			if (budget <= 0 && this.inFlight === 0) {
 				this.#end = {state: 'stopped', reason: `reached maxRequests (${max})`};
 				break;
@@ -221,10 +227,7 @@ export class Engine {
 					this.#log.error(`internal error on request ${request.id}: ${describeError(error).message}`);
 					complete({kind: 'release', requestId: request.id, retryAt: this.#options.now() + 1_000});
 				})
-				.finally(() => {
-					this.#processed++;
-					this.#wake();
-				});
+				.finally(() => this.#wake());
 		}
 		return waitMs;
 	}
