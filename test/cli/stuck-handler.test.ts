@@ -130,11 +130,12 @@ export default defineCrawler({
 	assert.equal(count(server.seen, '/ok/1'), 1, 'not retried: the check counted as false');
 });
 
-for (const [signal, code] of [
-	['SIGINT', 130],
-	['SIGTERM', 143],
+// SIGINT with a stuck handler, SIGTERM with a stuck page predicate (rateLimited).
+for (const [signal, code, stuck] of [
+	['SIGINT', 130, 'handler'],
+	['SIGTERM', 143, 'rateLimited check'],
 ] as const) {
-	test(`${signal} with a handler stuck forever (default handlerMs): exit ${code} within the grace period + 1 s, summary written, run stopped, lock released`, async (t) => {
+	test(`${signal} with a ${stuck} stuck forever (default handlerMs): exit ${code} within the grace period + 1 s, summary written, run stopped, lock released`, async (t) => {
 		const server = await site(t, 0);
 		const project = tempProject(t);
 		const file = project.write(
@@ -144,10 +145,11 @@ export default defineCrawler({
 	name: 'forever',
 	startUrls: [process.env.SITE_URL + '/list'],
 	useHeaderGenerator: false,
+	rateLimited: ({request}) => (process.env.STUCK === 'rateLimited check' && request.url.endsWith('/stuck') ? new Promise(() => {}) : false),
 	routes: {
 		default: async ({enqueue}) => void (await enqueue({selector: 'a', label: 'stuck'})),
 		stuck: async ({request, push}) => {
-			if (process.env.STUCK === '1') await new Promise(() => {});
+			if (process.env.STUCK === 'handler') await new Promise(() => {});
 			await push({url: request.url});
 		},
 	},
@@ -155,9 +157,9 @@ export default defineCrawler({
 `,
 		);
 		const env = {...project.env, SITE_URL: server.url};
-		const first = spawnCli(['run', file], {cwd: project.dir, env: {...env, STUCK: '1'}});
+		const first = spawnCli(['run', file], {cwd: project.dir, env: {...env, STUCK: stuck}});
 		await waitUntil(() => server.seen.includes('/stuck'), 'the stuck page to be fetched', first);
-		// Let the response reach the handler (it is parsed first).
+		// Let the response reach the handler or the check (it is parsed first).
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		const signalledAt = Date.now();
 		first.child.kill(signal);
