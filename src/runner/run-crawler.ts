@@ -59,7 +59,9 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		const run = await prepareRun(store, definition, {fresh: options.fresh ?? false, retryFailed: options.retryFailed ?? false, now, log});
 		const stats = new RunStats(now());
 		// A resumed run's summary and progress cover the whole run, not just this segment.
-		const earlier = earlierSegments(run.summary, run.id);
+		const stored = earlierSegments(run.summary, run.id);
+		// --retry-failed queued the earlier failures again: their errors are no longer the run's.
+		const earlier = options.retryFailed ? {...stored, topErrors: []} : stored;
 		const itemsAtStart = await store.itemCount(run.id);
 		const errors = new ErrorTally();
 		const login = definition.login ? toLoginStrategy(definition.login) : undefined;

@@ -161,3 +161,30 @@ test('the end state and the summary are one store call; a crash just before it r
 	assert.equal(run?.state, 'finished');
 	assert.equal((run?.summary as {items?: number}).items, 6);
 });
+
+test('top errors carry over a resume, and are dropped with --retry-failed (those requests are queued again)', async (t) => {
+	let isBroken = true;
+	const server = await startServer(t, (request, response) => {
+		response.setHeader('content-type', 'text/html');
+		if (request.url === '/') return response.end(html(Array.from({length: 6}, (_, index) => `<a href="/p/${index}">p</a>`).join('')));
+		response.statusCode = isBroken && request.url === '/p/0' ? 404 : 200;
+		response.end(html(`<h1>${request.url}</h1>`));
+	});
+	const storageDir = tempStorage(t);
+	const first = await crawl(t, definition(server.url), {storageDir, maxRequests: 3});
+	assert.equal(first.summary.state, 'stopped');
+	assert.deepEqual(first.summary.topErrors.map((error) => [error.code, error.count]), [['ERR_HTTP_STATUS', 1]]);
+
+	const second = await crawl(t, definition(server.url), {storageDir});
+	assert.equal(second.summary.state, 'finished');
+	assert.deepEqual(second.summary.topErrors.map((error) => [error.code, error.count]), [['ERR_HTTP_STATUS', 1]], 'the first segment\'s failure is still the run\'s');
+	assert.equal(second.summary.requests.failed, 1);
+
+	isBroken = false;
+	const third = await crawl(t, definition(server.url), {storageDir, retryFailed: true});
+	assert.equal(third.summary.runId, first.summary.runId);
+	assert.equal(third.summary.requests.failed, 0);
+	assert.deepEqual(third.summary.topErrors, []);
+	assert.equal(third.summary.items, 6);
+	assert.equal(third.summary.segments, 3);
+});
