@@ -8,6 +8,7 @@ export type ErrorCode =
 	| 'ERR_LOCKED'
 	| 'ERR_HANDLER'
 	| 'ERR_NO_ROUTE'
+	| 'ERR_HANDLER_TIMEOUT'
 	| 'ERR_NOT_HTML'
 	| 'ERR_NOT_JSON'
 	| 'ERR_BODY_TOO_LARGE'

@@ -136,7 +136,7 @@ export const definitionSchema = z
 		maxDepth: nonNegativeInt().optional(),
 		maxBodyBytes: positiveInt().optional(),
 		maxRedirects: nonNegativeInt().optional(),
-		timeouts: timeoutsSchema.optional(),
+		timeouts: timeoutsSchema.extend({handlerMs: positiveInt().optional()}).optional(),
 		retry: retryOptionsSchema.optional(),
 		hosts: hostOptionsSchema.optional(),
 		schedule: scheduleSchema.optional(),

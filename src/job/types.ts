@@ -117,7 +117,7 @@ export interface CrawlerDefinition {
 	readonly sessions?: SessionOptions;
 	/** Requests in flight in total (also capped per host and per session, see the README). @default 10 */
 	readonly concurrency?: number;
-	/** Stop after this many requests were processed in the run. */
+	/** Stop after this many requests ended (done or failed) in this process; retries and 429 waits do not count. */
 	readonly maxRequests?: number;
 	/** Links deeper than this are not enqueued (start URLs are depth 0). */
 	readonly maxDepth?: number;
@@ -125,7 +125,11 @@ export interface CrawlerDefinition {
 	readonly maxBodyBytes?: number;
 	/** @default 10 */
 	readonly maxRedirects?: number;
-	readonly timeouts?: FetchTimeouts;
+	/** HTTP timeouts, and `handlerMs`: the time limit of a route handler and of each page predicate. */
+	readonly timeouts?: FetchTimeouts & {
+		/** A handler (or loggedOut/rateLimited check) past this is abandoned: ERR_HANDLER_TIMEOUT, retried. @default 60_000 */
+		readonly handlerMs?: number;
+	};
 	readonly retry?: RetryOptions;
 	readonly hosts?: HostOptions;
 	readonly schedule?: ScheduleOption;

@@ -32,11 +32,17 @@ export interface RunSummary {
 	readonly runId: number;
 	readonly crawler: string;
 	readonly state: 'finished' | 'stopped' | 'aborted';
-	/** Epoch ms (like the store's RunRecord). */
+	/** Epoch ms (like the store's RunRecord): when the run's first segment started. */
 	readonly startedAt: number;
 	/** Epoch ms. */
 	readonly finishedAt: number;
+	/** Time spent running, over every segment (the gaps between a stop and its resume are left out). */
 	readonly durationMs: number;
+	/**
+	 * Segments of the run: this one plus each earlier one that ended with a summary (a stop, a
+	 * finish, an abort; a kill -9 stores none). The counts below cover them all.
+	 */
+	readonly segments?: number | undefined;
 	readonly requests: {readonly done: number; readonly failed: number; readonly retried: number};
 	readonly items: number;
 	/** Run-wide average (done / duration). */
@@ -103,7 +109,7 @@ export function formatSummary(summary: RunSummary): string {
 	const pairs: Array<readonly [string, string]> = [
 		['started', timestamp(summary.startedAt)],
 		['finished', timestamp(summary.finishedAt)],
-		['duration', formatDuration(summary.durationMs)],
+		['duration', `${formatDuration(summary.durationMs)}${(summary.segments ?? 1) > 1 ? ` (${summary.segments} segments: resumed ${summary.segments! - 1}×)` : ''}`],
 		['requests', `${formatCount(requests.done)} done, ${formatCount(requests.failed)} failed, ${formatCount(requests.retried)} retried`],
 		['items', formatCount(summary.items)],
 		['rate', `${formatRate(summary.pagesPerSecond)} pages/s`],

@@ -50,7 +50,11 @@ export class Engine {
 	#buffer: StoredRequest[] = [];
 	/** Requests in the buffer found waiting for their host at the last dispatch. */
 	#blocked = 0;
-	#processed = 0;
+	/**
+	 * Requests this engine brought to an end (done or failed): what maxRequests counts. A retry,
+	 * a 429 wait or a request handed back is not an end, and does not use up the budget.
+	 */
+	#completed = 0;
 	/**
 	 * False after a lease came back short: leasing again before a commit added requests (or a
 	 * timer passed) would be an empty UPDATE — ~250 µs each, once per completed page when the
@@ -101,7 +105,9 @@ export class Engine {
 		// are dropped: their requests stay in-flight in the store and are retried on resume.
 		let isClosed = false;
 		const complete = (completion: Completion): void => {
-			if (!isClosed) commits.add(completion);
+			if (isClosed) return;
+			if (completion.kind === 'done' || completion.kind === 'failed') this.#completed++;
+			commits.add(completion);
 		};
 
 		while (!this.#end) {
@@ -114,7 +120,7 @@ export class Engine {
 				break;
 			}
 			const max = this.#options.maxRequests;
-			const budget = max === undefined ? Infinity : max - this.#processed - this.inFlight;
+			const budget = max === undefined ? Infinity : max - this.#completed - this.inFlight;
 			if (budget <= 0 && this.inFlight === 0) {
 				this.#end = {state: 'stopped', reason: `reached maxRequests (${max})`};
 				break;
@@ -221,10 +227,7 @@ export class Engine {
 					this.#log.error(`internal error on request ${request.id}: ${describeError(error).message}`);
 					complete({kind: 'release', requestId: request.id, retryAt: this.#options.now() + 1_000});
 				})
-				.finally(() => {
-					this.#processed++;
-					this.#wake();
-				});
+				.finally(() => this.#wake());
 		}
 		return waitMs;
 	}
@@ -232,8 +235,15 @@ export class Engine {
 	async #drain(): Promise<void> {
 		if (this.inFlight === 0) return;
 		this.#log.info(`waiting up to ${Math.round(this.#options.stopGraceMs / 1000)}s for ${this.inFlight} request(s) in flight…`);
-		const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), this.#options.stopGraceMs).unref());
-		const outcome = await Promise.race([this.#queue.onIdle().then(() => 'idle' as const), timer]);
+		// A ref'd timer: with a handler stuck on a promise that holds nothing in the event loop,
+		// this timer is all that keeps the process alive until the grace period ends (unref'd,
+		// Node saw an empty loop and exited 13, "unsettled top-level await", with no summary).
+		let timer: NodeJS.Timeout | undefined;
+		const expired = new Promise<'timeout'>((resolve) => {
+			timer = setTimeout(() => resolve('timeout'), this.#options.stopGraceMs);
+		});
+		const outcome = await Promise.race([this.#queue.onIdle().then(() => 'idle' as const), expired]);
+		clearTimeout(timer);
 		if (outcome === 'timeout') {
 			// Their requests stay in-flight in the store; the next run releases them at once.
 			this.#log.warn(`${this.inFlight} request(s) still in flight after the grace period: they will be retried on resume`);

@@ -11,6 +11,7 @@ import type {Session} from '../sessions/session.js';
 import type {SessionPool} from '../sessions/session-pool.js';
 import type {Completion, Store, StoredRequest} from '../store/store.js';
 import {createHandlerContext, ParsedBody} from './context.js';
+import {DEFAULT_HANDLER_MS, withTimeLimit} from './time-limit.js';
 import type {RunStats} from './run-stats.js';
 import type {SeenKeys} from './seen-keys.js';
 
@@ -148,7 +149,8 @@ async function fetchAndHandle(
 				routes: deps.routes,
 			});
 			try {
-				await route.handler(context);
+				// Past the limit the handler is abandoned: what it pushes later stays in `buffers`, unread.
+				await withTimeLimit(() => route.handler(context), handlerMs(deps), `the '${request.label ?? 'default'}' handler`);
 				const enqueued = buffers.enqueued.filter((link) => !deps.seenKeys.has(link.uniqueKey));
 				complete({kind: 'done', requestId: request.id, items: buffers.items, itemsJson: buffers.itemsJson, enqueued, status: result?.status});
 				return 'ok';
@@ -236,6 +238,10 @@ function retryFields(request: StoredRequest) {
 	};
 }
 
+function handlerMs(deps: ProcessDeps): number {
+	return deps.definition.timeouts?.handlerMs ?? DEFAULT_HANDLER_MS;
+}
+
 /** Runs a page predicate of the definition (loggedOut, rateLimited) on a 2xx page; a throw counts as false. */
 async function checkPage(
 	deps: ProcessDeps,
@@ -246,18 +252,18 @@ async function checkPage(
 	const predicate = deps.definition[name];
 	if (!predicate || parsed.result.status >= 300 || (name === 'loggedOut' && !deps.hasLogin)) return false;
 	try {
-		return Boolean(
-			await predicate({
-				request,
-				response: {status: parsed.result.status, headers: parsed.result.headers, url: parsed.result.url},
-				get body() {
-					return parsed.text;
-				},
-				get $() {
-					return parsed.$;
-				},
-			}),
-		);
+		const context = {
+			request,
+			response: {status: parsed.result.status, headers: parsed.result.headers, url: parsed.result.url},
+			get body() {
+				return parsed.text;
+			},
+			get $() {
+				return parsed.$;
+			},
+		};
+		// A predicate past timeouts.handlerMs counts as false, like one that throws.
+		return Boolean(await withTimeLimit(() => predicate(context), handlerMs(deps), `the ${name} check`));
 	} catch (error) {
 		deps.log.warn(`${name} check threw on ${redactUrl(request.url)} (treated as false): ${describeError(error).message}`);
 		return false;

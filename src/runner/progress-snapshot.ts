@@ -6,6 +6,7 @@ import type {HostThrottle} from '../policy/host-throttle.js';
 import type {SessionPool} from '../sessions/session-pool.js';
 import type {FrontierCounts} from '../store/store.js';
 import type {EngineEnd} from './engine.js';
+import {addHosts, addSessions, addTopErrors, type EarlierSegments} from './earlier-segments.js';
 import type {RunStats} from './run-stats.js';
 
 export type {ProgressSnapshot};
@@ -23,11 +24,15 @@ export interface SummaryInput {
 	/** `pool.list()` when the run started: the summary counts this run's logins, not all time. */
 	readonly sessionsAtStart: ReturnType<SessionPool['list']>;
 	readonly now: number;
+	/** When the run (its first segment) started. */
+	readonly runStartedAt: number;
+	/** What the earlier segments of a resumed run counted: the summary covers the whole run. */
+	readonly earlier: EarlierSegments;
 }
 
 export function buildSummary(input: SummaryInput): RunSummary {
-	const {stats, throttle} = input;
-	const durationMs = Math.max(1, input.now - stats.startedAt);
+	const {stats, throttle, earlier} = input;
+	const durationMs = earlier.durationMs + Math.max(1, input.now - stats.startedAt);
 	const hosts: Record<string, HostSummary> = {};
 	for (const [host, hostStats] of stats.hosts) {
 		const throttleStats = throttle.stats(host);
@@ -55,20 +60,23 @@ export function buildSummary(input: SummaryInput): RunSummary {
 			status401: session.unauthorized - (before?.unauthorized ?? 0),
 		};
 	}
-	const doneThisRun = stats.requestsSent;
+	const requestsSent = earlier.requestsSent + stats.requestsSent;
+	const allSessions = addSessions(earlier.sessions, sessions);
 	return {
 		runId: input.runId,
 		crawler: input.crawler,
 		state: input.end.state,
-		startedAt: stats.startedAt,
+		startedAt: input.runStartedAt,
 		finishedAt: input.now,
 		durationMs,
-		requests: {done: input.counts.done, failed: input.counts.failed, retried: stats.retried},
+		segments: earlier.segments + 1,
+		// Done and failed are the store's counts: the whole run's, whatever each segment did.
+		requests: {done: input.counts.done, failed: input.counts.failed, retried: earlier.retried + stats.retried},
 		items: input.items,
-		pagesPerSecond: (doneThisRun * 1000) / durationMs,
-		topErrors: input.errors.top(5),
-		hosts,
-		...(Object.keys(sessions).length ? {sessions} : {}),
+		pagesPerSecond: (requestsSent * 1000) / durationMs,
+		topErrors: addTopErrors(earlier.topErrors, input.errors.top(Infinity)),
+		hosts: addHosts(earlier.hosts, hosts),
+		...(Object.keys(allSessions).length ? {sessions: allSessions} : {}),
 		// An abort names its code (NO_USABLE_SESSION, ERR_STORAGE): what a user searches the docs for.
 		...(input.end.state === 'finished' ? {} : {stoppedReason: input.end.state === 'aborted' ? `${input.end.code}: ${input.end.reason}` : input.end.reason}),
 	};

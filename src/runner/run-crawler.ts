@@ -19,6 +19,7 @@ import {RunStats} from './run-stats.js';
 import {SeenKeys} from './seen-keys.js';
 import {acquireRunLock} from './run-lock.js';
 import {prepareRun} from './prepare-run.js';
+import {earlierSegments, type EarlierSegments} from './earlier-segments.js';
 import {buildSummary, sessionStateCounts, type ProgressSnapshot} from './progress-snapshot.js';
 import {createRateMeter} from '../output/rate-meter.js';
 import {resolveKeyWithSource} from '../sessions/crypto.js';
@@ -60,6 +61,11 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		releaseLock = await acquireRunLock(store, definition.name, now());
 		const run = await prepareRun(store, definition, {fresh: options.fresh ?? false, retryFailed: options.retryFailed ?? false, now, log});
 		const stats = new RunStats(now());
+		// A resumed run's summary and progress cover the whole run, not just this segment.
+		const stored = earlierSegments(run.summary, run.id);
+		// --retry-failed queued the earlier failures again: their errors are no longer the run's.
+		const earlier = options.retryFailed ? {...stored, topErrors: []} : stored;
+		const itemsAtStart = await store.itemCount(run.id);
 		const errors = new ErrorTally();
 		const login = definition.login ? toLoginStrategy(definition.login) : undefined;
 		const firstUrl = typeof definition.startUrls[0] === 'string' ? definition.startUrls[0] : definition.startUrls[0]!.url;
@@ -126,7 +132,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		const onStop = () => engine.stop('stopped by signal');
 		options.signal?.addEventListener('abort', onStop, {once: true});
 		if (options.signal?.aborted) onStop();
-		const progressTimer = options.onProgress ? startProgress(store, run.id, stats, engine, pool, throttle, options.onProgress) : undefined;
+		const progressTimer = options.onProgress ? startProgress({store, runId: run.id, stats, engine, pool, throttle, earlier, itemsAtStart}, options.onProgress) : undefined;
 
 		let end;
 		try {
@@ -152,7 +158,10 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			pool,
 			sessionsAtStart,
 			now: now(),
+			runStartedAt: run.startedAt,
+			earlier,
 		});
+		// The end state and the summary in one store call: a kill -9 cannot land between them.
 		await store.setRunState(run.id, end.state === 'finished' ? 'finished' : end.state === 'aborted' ? 'aborted' : 'stopped', now(), summary);
 		return summary;
 	} finally {
@@ -197,9 +206,14 @@ function fetchDefaults(definition: CrawlerDefinition) {
 		headers: definition.headers ?? DEFINITION_DEFAULTS.headers,
 		maxBodyBytes: definition.maxBodyBytes ?? DEFINITION_DEFAULTS.maxBodyBytes,
 		maxRedirects: definition.maxRedirects ?? DEFINITION_DEFAULTS.maxRedirects,
-		...(definition.timeouts ? {timeouts: definition.timeouts} : {}),
+		...(definition.timeouts ? {timeouts: httpTimeouts(definition.timeouts)} : {}),
 		useHeaderGenerator: definition.useHeaderGenerator ?? DEFINITION_DEFAULTS.useHeaderGenerator,
 	};
+}
+
+/** The HTTP part of `timeouts` (handlerMs is the runner's). */
+function httpTimeouts({handlerMs: _handlerMs, ...http}: NonNullable<CrawlerDefinition['timeouts']>) {
+	return http;
 }
 
 /**
@@ -232,15 +246,20 @@ function whenForced(signal: AbortSignal, engine: Engine) {
 	});
 }
 
-function startProgress(
-	store: Store,
-	runId: number,
-	stats: RunStats,
-	engine: Engine,
-	pool: SessionPool,
-	throttle: HostThrottle,
-	onProgress: (snapshot: ProgressSnapshot) => void,
-): NodeJS.Timeout {
+interface ProgressSources {
+	readonly store: Store;
+	readonly runId: number;
+	readonly stats: RunStats;
+	readonly engine: Engine;
+	readonly pool: SessionPool;
+	readonly throttle: HostThrottle;
+	/** A resumed run's progress counts the whole run: what came before this segment, plus it. */
+	readonly earlier: EarlierSegments;
+	readonly itemsAtStart: number;
+}
+
+function startProgress(sources: ProgressSources, onProgress: (snapshot: ProgressSnapshot) => void): NodeJS.Timeout {
+	const {store, runId, stats, engine, pool, throttle, earlier, itemsAtStart} = sources;
 	const meter = createRateMeter(10_000);
 	let lastSent = stats.requestsSent;
 	let isBusy = false;
@@ -258,9 +277,9 @@ function startProgress(
 					pending: counts.pending + engine.buffered,
 					inflight: engine.inFlight,
 					failed: counts.failed,
-					items: stats.items,
-					retries: stats.retried,
-					elapsedMs: now - stats.startedAt,
+					items: itemsAtStart + stats.items,
+					retries: earlier.retried + stats.retried,
+					elapsedMs: earlier.durationMs + now - stats.startedAt,
 					pagesPerSecond: meter.perSecond(),
 					sessions: sessionStateCounts(pool),
 					coolingHosts: throttle.snapshot().filter((host) => (host.cooldownUntil ?? 0) > now).length,

@@ -143,6 +143,12 @@ export interface Store {
 	/** Small persistent key/value state: host cooldowns, last schedule fire, … */
 	getMeta(key: string): Promise<string | undefined>;
 	setMeta(key: string, value: string): Promise<void>;
+	/**
+	 * Atomic claim: sets `key` to `value` only if its current value is `expected` (`undefined`:
+	 * the key is absent). True if it was set. Two callers with the same `expected` never both
+	 * win, across processes too (the run lock is built on this).
+	 */
+	compareAndSetMeta(key: string, expected: string | undefined, value: string): Promise<boolean>;
 
 	close(): Promise<void>;
 }

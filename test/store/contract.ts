@@ -381,6 +381,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 			assert.equal(await store.getMeta('schedule:last'), '');
 		});
 
+		test('meta: compareAndSetMeta sets only over the expected value (absent: undefined); one of two racing claims wins', async (t) => {
+			const store = await open();
+			t.after(() => store.close());
+			assert.equal(await store.compareAndSetMeta('lock', 'someone', 'me'), false, 'absent is not a value');
+			assert.equal(await store.getMeta('lock'), undefined);
+			assert.equal(await store.compareAndSetMeta('lock', undefined, 'a'), true);
+			assert.equal(await store.compareAndSetMeta('lock', undefined, 'b'), false, 'present is not absent');
+			assert.equal(await store.getMeta('lock'), 'a');
+			assert.equal(await store.compareAndSetMeta('lock', 'x', 'b'), false);
+			assert.equal(await store.getMeta('lock'), 'a');
+			assert.equal(await store.compareAndSetMeta('lock', 'a', ''), true);
+			assert.equal(await store.getMeta('lock'), '');
+			// Two claims over the same observed value, started together: exactly one wins.
+			const claims = await Promise.all([store.compareAndSetMeta('lock', '', 'first'), store.compareAndSetMeta('lock', '', 'second')]);
+			assert.deepEqual(claims.filter(Boolean), [true]);
+			assert.equal(await store.getMeta('lock'), claims[0] ? 'first' : 'second');
+		});
+
 		test('close is idempotent', async () => {
 			const store = await open();
 			await store.createRun(1);

@@ -175,6 +175,11 @@ export class SqliteStore implements Store {
 		this.#wrote();
 	}
 
+	async compareAndSetMeta(key: string, expected: string | undefined, value: string): Promise<boolean> {
+		const result = expected === undefined ? this.#sql.insertMetaIfAbsent.run(key, value) : this.#sql.updateMetaIfEqual.run(value, key, expected);
+		return this.#afterChanges(result.changes) === 1;
+	}
+
 	/**
 	 * Copies the WAL back into the database file. PASSIVE never waits for readers or writers;
 	 * TRUNCATE (on close) also empties the WAL file. A no-op for ':memory:'.

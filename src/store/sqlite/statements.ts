@@ -119,5 +119,13 @@ export function prepareStatements(db: Database.Database) {
 		setMeta: db.prepare<[key: string, value: string]>(
 			`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
 		),
+		// Single statements, each atomic under SQLite's write lock: the compare and the set
+		// cannot interleave with another connection's write.
+		insertMetaIfAbsent: db.prepare<[key: string, value: string]>(
+			`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`,
+		),
+		updateMetaIfEqual: db.prepare<[value: string, key: string, expected: string]>(
+			`UPDATE meta SET value = ? WHERE key = ? AND value = ?`,
+		),
 	};
 }
