@@ -7,6 +7,7 @@ import type {CookieJar} from 'tough-cookie';
 import {CrawljarError, redactUrl} from '../errors.js';
 import {isSamePage} from '../util/same-page.js';
 import {cookieHeader} from './cookie-header.js';
+import {ACCEPT_ENCODING, decodeBody} from './decode-body.js';
 
 export interface FetchTimeouts {
 	/** @default 10_000 */
@@ -150,7 +151,9 @@ async function exchange(
 	const request = gotScraping({
 		url,
 		method: method as 'GET',
-		headers,
+		// got would decode inside its stream, where no limit sees the decoded size: decodeBody does it.
+		headers: 'accept-encoding' in headers ? headers : {...headers, 'accept-encoding': ACCEPT_ENCODING},
+		decompress: false,
 		...(body === undefined ? {} : {body}),
 		followRedirect: false,
 		throwHttpErrors: false,
@@ -165,7 +168,8 @@ async function exchange(
 			request: remainingMs,
 		},
 	});
-	// got has no body limit: stop the download as soon as the declared or received size is too big.
+	// got has no body limit: stop the download as soon as the declared or received (still encoded)
+	// size is too big; decodeBody then bounds the decoded size.
 	request.on('downloadProgress', (progress: {transferred: number; total?: number}) => {
 		if (progress.transferred > maxBodyBytes || (progress.total ?? 0) > maxBodyBytes) {
 			tooLarge = true;
@@ -174,8 +178,17 @@ async function exchange(
 	});
 	try {
 		const response = await request;
-		return {statusCode: response.statusCode, headers: response.headers, rawBody: response.rawBody ?? Buffer.alloc(0)};
+		const headers = response.headers;
+		const encoding = headers['content-encoding'];
+		const decoded = await decodeBody(response.rawBody ?? Buffer.alloc(0), encoding, maxBodyBytes, url);
+		// As got did: a decoded body no longer has the encoding (nor its length).
+		if (decoded.decoded && encoding !== undefined) {
+			delete headers['content-encoding'];
+			delete headers['content-length'];
+		}
+		return {statusCode: response.statusCode, headers, rawBody: decoded.body};
 	} catch (error) {
+		if (error instanceof CrawljarError) throw error;
 		if (tooLarge) {
 			throw new CrawljarError('ERR_BODY_TOO_LARGE', `Body over maxBodyBytes (${maxBodyBytes}) at ${redactUrl(url)}`);
 		}
