@@ -21,7 +21,9 @@ export type ErrorCode =
 	| 'LOGIN_FAILED'
 	| 'NO_USABLE_SESSION'
 	| 'ERR_CRYPTO'
-	| 'ERR_SCHEDULE';
+	| 'ERR_SCHEDULE'
+	/** In flight at two resumes in a row: it probably killed the process (store.ts CRASHES_BEFORE_FAILING). */
+	| 'ERR_CRASHED_WORKER';
 
 export class CrawljarError extends Error {
 	override name = 'CrawljarError';

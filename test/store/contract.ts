@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import type {TestContext} from 'node:test';
 import {CrawljarError} from '../../src/errors.js';
+import {CRASHED_WORKER_MESSAGE} from '../../src/store/store.js';
 import type {Completion, NewRequest, Store, StoredRequest, StoredSession} from '../../src/store/store.js';
 
 function request(key: string, extra: Partial<NewRequest> = {}): NewRequest {
@@ -301,11 +302,43 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 			await store.addRequests(runId, [request('c')]);
 			const [c] = await store.lease(runId, 1, 0);
 			await store.commit(runId, [retry(c!.id, 50_000)]);
-			assert.equal(await store.releaseInflight(runId), 2);
-			assert.equal(await store.releaseInflight(runId), 0);
+			assert.deepEqual(await store.releaseInflight(runId), {released: 2, crashed: 0});
+			assert.deepEqual(await store.releaseInflight(runId), {released: 0, crashed: 0});
 			assert.deepEqual(await store.counts(runId), {pending: 3, inflight: 0, done: 0, failed: 0});
 			assert.equal(await store.nextDueAt(runId), 0);
 			assert.deepEqual(keys(await store.lease(runId, 10, 0)), ['a', 'b']);
+		});
+
+		test('releaseInflight fails a request found in flight by a second resume: ERR_CRASHED_WORKER', async (t) => {
+			const {store, runId} = await setup(t);
+			const other = await store.createRun(2000);
+			const [elsewhere] = await leased(store, other.id, 'elsewhere');
+			// a: in flight at two resumes. b: at one, then done. c: at one, then retried, then at another.
+			const [a, b, c] = await leased(store, runId, 'a', 'b', 'c');
+			await store.commit(runId, [retry(a!.id, 0, 1)]);
+			assert.deepEqual(keys(await store.lease(runId, 1, 0)), ['a']);
+			assert.deepEqual(await store.releaseInflight(runId), {released: 3, crashed: 0});
+			const again = await store.lease(runId, 10, 0);
+			assert.deepEqual(keys(again), ['a', 'b', 'c']);
+			await store.commit(runId, [done(b!.id), retry(c!.id, 0, 2)]);
+			assert.deepEqual(keys(await store.lease(runId, 10, 0)), ['c']);
+			assert.deepEqual(await store.releaseInflight(runId), {released: 0, crashed: 2});
+			assert.deepEqual(await store.counts(runId), {pending: 0, inflight: 0, done: 1, failed: 2});
+			const failed = await store.failedRequests(runId, 10);
+			assert.deepEqual(
+				failed.map((entry) => [entry.id, entry.errorCode, entry.status, entry.retryCount]),
+				[
+					[a!.id, 'ERR_CRASHED_WORKER', undefined, 1],
+					[c!.id, 'ERR_CRASHED_WORKER', undefined, 2],
+				],
+			);
+			assert.equal(failed[0]!.error, CRASHED_WORKER_MESSAGE);
+			// Another run's requests are untouched; --retry-failed gives a crashed request a fresh count.
+			assert.deepEqual(await store.counts(other.id), {pending: 0, inflight: 1, done: 0, failed: 0});
+			assert.equal(elsewhere!.uniqueKey, 'elsewhere');
+			assert.equal(await store.requeueFailed(runId), 2);
+			assert.deepEqual(keys(await store.lease(runId, 10, 0)), ['a', 'c']);
+			assert.deepEqual(await store.releaseInflight(runId), {released: 2, crashed: 0});
 		});
 
 		test('items streams a run in commit order, across pages, while the store keeps working', async (t) => {

@@ -6,7 +6,7 @@ import {after, describe, test} from 'node:test';
 import Database from 'better-sqlite3';
 import {CrawljarError} from '../../src/errors.js';
 import type {Completion, NewRequest} from '../../src/store/store.js';
-import {schemaVersion} from '../../src/store/sqlite/schema.js';
+import {migrations, schemaVersion} from '../../src/store/sqlite/schema.js';
 import {SqliteStore} from '../../src/store/sqlite/sqlite-store.js';
 import {checkpointWalBytes, walSizeLimitBytes} from '../../src/store/sqlite/wal-limits.js';
 import {storeContract} from './contract.js';
@@ -62,7 +62,7 @@ describe('SqliteStore', () => {
 			);
 			assert.deepEqual(await second.loadSessions(), [{id: 's1', account: 'alice', state: 'healthy', meta: {n: 1}, secret: 'enc', updatedAt: 5}]);
 			assert.equal(await second.getMeta('cooldown'), '42');
-			assert.equal(await second.releaseInflight(run.id), 1);
+			assert.deepEqual(await second.releaseInflight(run.id), {released: 1, crashed: 0});
 			assert.deepEqual(
 				(await second.lease(run.id, 10, 0)).map((stored) => stored.uniqueKey),
 				['c', 'd'],
@@ -186,6 +186,37 @@ describe('SqliteStore', () => {
 			raw.close();
 		}
 		assert.throws(() => SqliteStore.open(file), (error: unknown) => isStorageError(error, file, 'newer'));
+	});
+
+	test('a version-1 file (before crash counts) is migrated: its in-flight request is failed at the second resume', async () => {
+		const file = tempFile();
+		fs.mkdirSync(path.dirname(file), {recursive: true});
+		const old = new Database(file);
+		old.exec(migrations[0]!);
+		old.pragma('user_version = 1');
+		old.prepare(`INSERT INTO runs (id, state, started_at) VALUES (1, 'running', 1000)`).run();
+		old.prepare(
+			`INSERT INTO requests (run_id, unique_key, url, method, user_data, depth, state, host)
+			VALUES (1, 'a', 'https://example.com/a', 'GET', '{}', 0, 'inflight', 'example.com')`,
+		).run();
+		old.close();
+
+		const store = SqliteStore.open(file);
+		try {
+			assert.deepEqual(await store.releaseInflight(1), {released: 1, crashed: 0});
+			await store.lease(1, 1, 0);
+			assert.deepEqual(await store.releaseInflight(1), {released: 0, crashed: 1});
+			assert.deepEqual((await store.failedRequests(1, 10)).map((failed) => failed.errorCode), ['ERR_CRASHED_WORKER']);
+		} finally {
+			await store.close();
+		}
+		const raw = new Database(file, {readonly: true});
+		try {
+			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
+			assert.equal(schemaVersion, 2);
+		} finally {
+			raw.close();
+		}
 	});
 
 	test('the WAL is checkpointed deliberately, by size, not automatically', async () => {

@@ -3,7 +3,8 @@
 import type Database from 'better-sqlite3';
 import {CrawljarError} from '../../errors.js';
 
-const migrations: readonly string[] = [
+/** @internal Exported for the migration test, which builds files of older versions. */
+export const migrations: readonly string[] = [
 	// 1: initial schema.
 	`
 	CREATE TABLE runs (
@@ -60,6 +61,10 @@ const migrations: readonly string[] = [
 		key TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	);
+	`,
+	// 2: how many resumes found each request in flight (a request that crashes the process is failed at the second).
+	`
+	ALTER TABLE requests ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
 	`,
 ];
 

@@ -8,12 +8,14 @@ import type {
 	FailedRequest,
 	FrontierCounts,
 	NewRequest,
+	ReleasedInflight,
 	RunRecord,
 	RunState,
 	Store,
 	StoredRequest,
 	StoredSession,
 } from '../store.js';
+import {CRASHED_WORKER_MESSAGE, CRASHES_BEFORE_FAILING} from '../store.js';
 import {CountCache, emptyDelta} from './count-cache.js';
 import type {CountDelta} from './count-cache.js';
 import {openDatabase} from './open-database.js';
@@ -34,6 +36,7 @@ export class SqliteStore implements Store {
 	readonly #sql: Statements;
 	readonly #commit: (runId: number, completions: readonly PreparedCompletion[], delta: CountDelta) => void;
 	readonly #addRequests: (runId: number, rows: readonly RequestInsert[]) => number;
+	readonly #releaseInflight: (runId: number) => ReleasedInflight;
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -52,6 +55,10 @@ export class SqliteStore implements Store {
 			let added = 0;
 			for (const row of rows) added += sql.insertRequest.run(runId, ...row).changes;
 			return added;
+		});
+		this.#releaseInflight = db.transaction((runId: number): ReleasedInflight => {
+			const crashed = sql.failCrashed.run(CRASHED_WORKER_MESSAGE, runId, CRASHES_BEFORE_FAILING).changes;
+			return {released: sql.releaseInflight.run(runId).changes, crashed};
 		});
 		this.#commit = db.transaction((runId: number, completions: readonly PreparedCompletion[], delta: CountDelta): void => {
 			for (const completion of completions) applyCompletion(sql, runId, completion, delta);
@@ -105,10 +112,12 @@ export class SqliteStore implements Store {
 		this.#wrote();
 	}
 
-	async releaseInflight(runId: number): Promise<number> {
-		const released = this.#sql.releaseInflight.run(runId).changes;
-		this.#counts.move(runId, 'inflight', 'pending', released);
-		return this.#afterChanges(released);
+	async releaseInflight(runId: number): Promise<ReleasedInflight> {
+		const result = this.#releaseInflight(runId);
+		this.#counts.move(runId, 'inflight', 'failed', result.crashed);
+		this.#counts.move(runId, 'inflight', 'pending', result.released);
+		this.#afterChanges(result.released + result.crashed);
+		return result;
 	}
 
 	async requeueFailed(runId: number): Promise<number> {

@@ -76,12 +76,19 @@ export function prepareStatements(db: Database.Database) {
 			`INSERT INTO items (run_id, request_id, data) VALUES (?, ?, ?)`,
 		),
 
+		// Run together, this one first (sqlite-store.ts releaseInflight).
+		failCrashed: db.prepare<[error: string, runId: number, crashesBeforeFailing: number]>(
+			`UPDATE requests SET state = 'failed', crash_count = crash_count + 1, status = NULL,
+				error_code = 'ERR_CRASHED_WORKER', error = ?
+			WHERE run_id = ? AND state = 'inflight' AND crash_count + 1 >= ?`,
+		),
 		releaseInflight: db.prepare<[runId: number]>(
-			`UPDATE requests SET state = 'pending', retry_at = 0 WHERE run_id = ? AND state = 'inflight'`,
+			`UPDATE requests SET state = 'pending', retry_at = 0, crash_count = crash_count + 1
+			WHERE run_id = ? AND state = 'inflight'`,
 		),
 		requeueFailed: db.prepare<[runId: number]>(
 			`UPDATE requests SET state = 'pending', retry_at = 0, retry_count = 0, relogin_count = 0,
-				ratelimit_count = 0, status = NULL, error_code = NULL, error = NULL
+				ratelimit_count = 0, crash_count = 0, status = NULL, error_code = NULL, error = NULL
 			WHERE run_id = ? AND state = 'failed'`,
 		),
 		// ORDER BY + LIMIT 1 on the lease index: one index probe, whatever the frontier's size.
