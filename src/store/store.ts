@@ -136,7 +136,10 @@ export interface Store {
 
 	/** Adds requests that are new to this run; returns how many were new. */
 	addRequests(runId: number, requests: readonly NewRequest[]): Promise<number>;
-	/** Moves up to `limit` pending requests whose retryAt <= now to in-flight, oldest first. */
+	/**
+	 * Moves up to `limit` pending requests whose retryAt <= now to in-flight, oldest first; but of
+	 * the requests a resume found in flight (releaseInflight), at most one is in flight at a time.
+	 */
 	lease(runId: number, limit: number, now: number): Promise<StoredRequest[]>;
 	/** Applies completions; each one atomically, the batch in one transaction. */
 	commit(runId: number, completions: readonly Completion[]): Promise<void>;
@@ -144,7 +147,7 @@ export interface Store {
 	 * Resume after a crash: every in-flight request becomes pending again, due now, and its count
 	 * of resumes that found it in flight goes up by one; one found so CRASHES_BEFORE_FAILING times
 	 * is failed instead, errorCode ERR_CRASHED_WORKER and CRASHED_WORKER_MESSAGE (no status, its
-	 * retryCount kept). Completions do not reset that count.
+	 * retryCount kept). A retry completion resets that count (the request ran to its end).
 	 */
 	releaseInflight(runId: number): Promise<ReleasedInflight>;
 	/** Failed requests back to pending (retry and crash counters reset). */

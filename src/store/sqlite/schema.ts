@@ -62,9 +62,11 @@ export const migrations: readonly string[] = [
 		value TEXT NOT NULL
 	);
 	`,
-	// 2: how many resumes found each request in flight (a request that crashes the process is failed at the second).
+	// 2: how many resumes in a row found each request in flight (a request that crashes the
+	// process is failed at the second), and an index of those "suspects", leased one at a time.
 	`
 	ALTER TABLE requests ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX requests_suspects ON requests (run_id, state, retry_at) WHERE crash_count > 0;
 	`,
 ];
 

@@ -20,6 +20,7 @@ import {CountCache, emptyDelta} from './count-cache.js';
 import type {CountDelta} from './count-cache.js';
 import {openDatabase} from './open-database.js';
 import {toFailedRequest, toRunRecord, toStoredRequest, toStoredSession} from './rows.js';
+import type {LeasedRow} from './rows.js';
 import {prepareCompletions, prepareRequest, toJson} from './serialize.js';
 import type {PreparedCompletion, RequestInsert} from './serialize.js';
 import {itemPageSize, prepareStatements} from './statements.js';
@@ -37,6 +38,7 @@ export class SqliteStore implements Store {
 	readonly #commit: (runId: number, completions: readonly PreparedCompletion[], delta: CountDelta) => void;
 	readonly #addRequests: (runId: number, rows: readonly RequestInsert[]) => number;
 	readonly #releaseInflight: (runId: number) => ReleasedInflight;
+	readonly #lease: (runId: number, now: number, limit: number) => LeasedRow[];
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -55,6 +57,10 @@ export class SqliteStore implements Store {
 			let added = 0;
 			for (const row of rows) added += sql.insertRequest.run(runId, ...row).changes;
 			return added;
+		});
+		this.#lease = db.transaction((runId: number, now: number, limit: number): LeasedRow[] => {
+			const suspects = sql.leaseSuspect.all(runId, now, runId);
+			return suspects.length === limit ? suspects : [...suspects, ...sql.lease.all(runId, now, limit - suspects.length)];
 		});
 		this.#releaseInflight = db.transaction((runId: number): ReleasedInflight => {
 			const crashed = sql.failCrashed.run(CRASHED_WORKER_MESSAGE, runId, CRASHES_BEFORE_FAILING).changes;
@@ -93,7 +99,7 @@ export class SqliteStore implements Store {
 
 	async lease(runId: number, limit: number, now: number): Promise<StoredRequest[]> {
 		if (limit <= 0) return [];
-		const rows = this.#sql.lease.all(runId, now, limit);
+		const rows = this.#lease(runId, now, limit);
 		if (rows.length === 0) return [];
 		this.#counts.move(runId, 'pending', 'inflight', rows.length);
 		this.#wrote();

@@ -34,9 +34,25 @@ export function prepareStatements(db: Database.Database) {
 				`UPDATE requests SET state = 'inflight'
 				WHERE id IN (
 					SELECT id FROM requests
-					WHERE run_id = ? AND state = 'pending' AND retry_at <= ?
+					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count = 0
 					ORDER BY retry_at, id LIMIT ?
 				)
+				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
+					retry_count, relogin_count, ratelimit_count, retry_at, host`,
+			)
+			.raw(),
+		// A request an earlier resume found in flight (crash_count > 0) is leased alone: one at a
+		// time, so that if it kills the process again, it is the only suspect in flight then.
+		// Both lookups walk the partial index requests_suspects: no cost while there is none.
+		leaseSuspect: db
+			.prepare<[runId: number, now: number, runId: number], LeasedRow>(
+				`UPDATE requests SET state = 'inflight'
+				WHERE id IN (
+					SELECT id FROM requests
+					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count > 0
+					ORDER BY retry_at, id LIMIT 1
+				)
+				AND NOT EXISTS (SELECT 1 FROM requests WHERE run_id = ? AND state = 'inflight' AND crash_count > 0)
 				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
 					retry_count, relogin_count, ratelimit_count, retry_at, host`,
 			)
@@ -59,7 +75,7 @@ export function prepareStatements(db: Database.Database) {
 			]
 		>(
 			`UPDATE requests SET state = 'pending', retry_at = ?, retry_count = ?, relogin_count = ?,
-				ratelimit_count = ?, error = ?
+				ratelimit_count = ?, error = ?, crash_count = 0
 			WHERE id = ? AND run_id = ? AND state = 'inflight'`,
 		),
 		markFailed: db.prepare<
