@@ -46,7 +46,6 @@ export interface RequestParts {
 	readonly credentialHeaders: Record<string, string>;
 	/** One object per session, for got-scraping's header cache. */
 	readonly sessionToken: object;
-	readonly cookieOrigins: Set<string>;
 	/** Pass back to relogin(): a logout seen on an older generation was already handled. */
 	readonly generation: number;
 }
@@ -208,7 +207,6 @@ export class SessionPool {
 			// Headers a login step set are credentials too: same-origin only, like Authorization.
 			credentialHeaders: {...session.headers, ...this.#login?.credentialHeaders(session)},
 			sessionToken: session.sessionToken,
-			cookieOrigins: session.cookieOrigins,
 			generation: session.generation,
 		};
 	}

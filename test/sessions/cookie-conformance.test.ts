@@ -81,8 +81,10 @@ describe('Session cookie API', () => {
 		const session = new Session('alice#1', {username: 'alice'});
 		session.addCookie('s=1; Secure; Path=/', 'https://example.com/');
 		session.addCookie('p=2; Path=/', 'https://example.com/');
+		session.addCookie('hp=2; Path=/', 'http://example.com/');
 		assert.equal(session.cookieHeader('https://example.com/'), 's=1; p=2');
-		assert.equal(session.cookieHeader('http://example.com/'), 'p=2');
+		// What https set stays on https: http://example.com is another origin.
+		assert.equal(session.cookieHeader('http://example.com/'), 'hp=2');
 		// As in browsers, loopback counts as a secure context (tough-cookie's allowSecureOnLocal).
 		session.addCookie('ls=3; Secure; Path=/', 'http://127.0.0.1:8080/');
 		assert.equal(session.cookieHeader('http://127.0.0.1:8080/'), 'ls=3');
