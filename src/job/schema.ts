@@ -3,6 +3,7 @@
 import {z} from 'zod';
 import {CrawljarError} from '../errors.js';
 import {scheduleSchema} from '../scheduler/schedule-options.js';
+import {startUrlSecretProblem} from './start-url-secrets.js';
 import type {CrawlerDefinition} from './types.js';
 
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
@@ -23,10 +24,16 @@ const httpUrl = z.string().refine(
 const headers = z.record(z.string(), z.string());
 const positiveInt = z.number().int().positive();
 
+// No credentials in a start URL: it is stored in clear (start-url-secrets.ts).
+const startUrl = httpUrl.superRefine((value, context) => {
+	const problem = startUrlSecretProblem(value);
+	if (problem) context.addIssue({code: 'custom', message: problem});
+});
+
 const startRequest = z.union([
-	httpUrl,
+	startUrl,
 	z.strictObject({
-		url: httpUrl,
+		url: startUrl,
 		label: z.string().optional(),
 		userData: z.record(z.string(), z.unknown()).optional(),
 		headers: headers.optional(),
