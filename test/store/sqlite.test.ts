@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import {CrawljarError} from '../../src/errors.js';
 import type {Completion, NewRequest} from '../../src/store/store.js';
 import {migrations, schemaVersion} from '../../src/store/sqlite/schema.js';
+import {readOnlyCause} from '../../src/store/sqlite/open-database.js';
 import {SqliteStore} from '../../src/store/sqlite/sqlite-store.js';
 import {checkpointWalBytes, walSizeLimitBytes} from '../../src/store/sqlite/wal-limits.js';
 import {storeContract} from './contract.js';
@@ -172,6 +173,20 @@ describe('SqliteStore', () => {
 				fs.chmodSync(readOnly, 0o700);
 			}
 		}
+	});
+
+	test('a read-only file system is named as such, not as the errno the call happened to return', () => {
+		// This machine offers no read-only mount a test may use (and root ignores chmod), so the
+		// mapping is checked on the errors such a mount gives: EROFS from open/access, and the
+		// ENOENT Node's recursive mkdir reports for a missing folder there (then the nearest
+		// existing ancestor is probed, which here is writable: the error is passed on as is).
+		const erofs = Object.assign(new Error('EROFS: read-only file system, open'), {code: 'EROFS'});
+		const mapped = readOnlyCause('/mnt/ro/storage', erofs) as Error & {code?: string};
+		assert.equal(mapped.code, 'EROFS');
+		assert.match(mapped.message, /^\/mnt\/ro\/storage is on a read-only file system \(EROFS\); choose a writable --storage folder$/);
+		assert.equal(mapped.cause, erofs);
+		const enoent = Object.assign(new Error('ENOENT: no such file or directory, mkdir'), {code: 'ENOENT'});
+		assert.equal(readOnlyCause(path.join(tmp, 'missing', 'storage'), enoent), enoent);
 	});
 
 	test('the schema version is recorded, and a file from a newer version is refused', async () => {
