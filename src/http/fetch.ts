@@ -146,7 +146,7 @@ async function exchange(
 		url,
 		method: method as 'GET',
 		// got would decode inside its stream, where no limit sees the decoded size: decodeBody does it.
-		headers: 'accept-encoding' in headers ? headers : {...headers, 'accept-encoding': ACCEPT_ENCODING},
+		headers: hasHeader(headers, 'accept-encoding') ? headers : {...headers, 'accept-encoding': ACCEPT_ENCODING},
 		decompress: false,
 		...(body === undefined ? {} : {body}),
 		followRedirect: false,
@@ -188,6 +188,11 @@ async function exchange(
 		}
 		throw toFetchError(error, url);
 	}
+}
+
+function hasHeader(headers: Record<string, string>, lowerName: string): boolean {
+	for (const name in headers) if (name.toLowerCase() === lowerName) return true;
+	return false;
 }
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
