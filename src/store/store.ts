@@ -137,8 +137,9 @@ export interface Store {
 	/** Adds requests that are new to this run; returns how many were new. */
 	addRequests(runId: number, requests: readonly NewRequest[]): Promise<number>;
 	/**
-	 * Moves up to `limit` pending requests whose retryAt <= now to in-flight, oldest first; but of
-	 * the requests a resume found in flight (releaseInflight), at most one is in flight at a time.
+	 * Moves up to `limit` pending requests whose retryAt <= now to in-flight, oldest first. A
+	 * request a resume found in flight (releaseInflight) and not retried since is a suspect: one
+	 * that is due is leased first and alone, and nothing is leased while a suspect is in flight.
 	 */
 	lease(runId: number, limit: number, now: number): Promise<StoredRequest[]>;
 	/** Applies completions; each one atomically, the batch in one transaction. */

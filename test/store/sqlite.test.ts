@@ -64,9 +64,13 @@ describe('SqliteStore', () => {
 			assert.deepEqual(await second.loadSessions(), [{id: 's1', account: 'alice', state: 'healthy', meta: {n: 1}, secret: 'enc', updatedAt: 5}]);
 			assert.equal(await second.getMeta('cooldown'), '42');
 			assert.deepEqual(await second.releaseInflight(run.id), {released: 1, crashed: 0});
+			// c, found in flight, goes first and alone; then the rest.
+			const [c] = await second.lease(run.id, 10, 0);
+			assert.equal(c?.uniqueKey, 'c');
+			await second.commit(run.id, [{kind: 'done', requestId: c.id, items: [], enqueued: [], status: 200}]);
 			assert.deepEqual(
 				(await second.lease(run.id, 10, 0)).map((stored) => stored.uniqueKey),
-				['c', 'd'],
+				['d'],
 			);
 			// Dedupe survives the reopen.
 			assert.equal(await second.addRequests(run.id, [{url: 'https://example.com/a', uniqueKey: 'a', depth: 0}]), 0);

@@ -58,9 +58,14 @@ export class SqliteStore implements Store {
 			for (const row of rows) added += sql.insertRequest.run(runId, ...row).changes;
 			return added;
 		});
+		// A suspect (statements.ts) goes alone: it is leased without others, and nothing is leased
+		// while it is in flight. After a resume nothing else runs yet, so it truly runs alone; one
+		// that becomes due later (deferred by a host cooldown) may join requests already in flight,
+		// which then count one crash at most, never two.
 		this.#lease = db.transaction((runId: number, now: number, limit: number): LeasedRow[] => {
-			const suspects = sql.leaseSuspect.all(runId, now, runId);
-			return suspects.length === limit ? suspects : [...suspects, ...sql.lease.all(runId, now, limit - suspects.length)];
+			if (sql.suspectInflight.get(runId) !== undefined) return [];
+			const suspect = sql.leaseSuspect.all(runId, now);
+			return suspect.length > 0 ? suspect : sql.lease.all(runId, now, limit);
 		});
 		this.#releaseInflight = db.transaction((runId: number): ReleasedInflight => {
 			const crashed = sql.failCrashed.run(CRASHED_WORKER_MESSAGE, runId, CRASHES_BEFORE_FAILING).changes;

@@ -41,18 +41,23 @@ export function prepareStatements(db: Database.Database) {
 					retry_count, relogin_count, ratelimit_count, retry_at, host`,
 			)
 			.raw(),
-		// A request an earlier resume found in flight (crash_count > 0) is leased alone: one at a
-		// time, so that if it kills the process again, it is the only suspect in flight then.
-		// Both lookups walk the partial index requests_suspects: no cost while there is none.
+		// A request an earlier resume found in flight (crash_count > 0, a "suspect") is leased
+		// alone, nothing else in flight with it, so that if it kills the process again it is the
+		// only request in flight then (sqlite-store.ts lease). Both walk the partial index
+		// requests_suspects: no cost while there is none.
+		suspectInflight: db
+			.prepare<[runId: number], number>(
+				`SELECT 1 FROM requests WHERE run_id = ? AND state = 'inflight' AND crash_count > 0 LIMIT 1`,
+			)
+			.pluck(),
 		leaseSuspect: db
-			.prepare<[runId: number, now: number, runId: number], LeasedRow>(
+			.prepare<[runId: number, now: number], LeasedRow>(
 				`UPDATE requests SET state = 'inflight'
 				WHERE id IN (
 					SELECT id FROM requests
 					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count > 0
 					ORDER BY retry_at, id LIMIT 1
 				)
-				AND NOT EXISTS (SELECT 1 FROM requests WHERE run_id = ? AND state = 'inflight' AND crash_count > 0)
 				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
 					retry_count, relogin_count, ratelimit_count, retry_at, host`,
 			)
