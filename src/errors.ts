@@ -23,7 +23,9 @@ export type ErrorCode =
 	| 'LOGIN_FAILED'
 	| 'NO_USABLE_SESSION'
 	| 'ERR_CRYPTO'
-	| 'ERR_SCHEDULE';
+	| 'ERR_SCHEDULE'
+	/** In flight at two resumes in a row: it probably killed the process (store.ts CRASHES_BEFORE_FAILING). */
+	| 'ERR_CRASHED_WORKER';
 
 export class CrawljarError extends Error {
 	override name = 'CrawljarError';
@@ -39,7 +41,25 @@ export function isCrawljarError(error: unknown): error is CrawljarError {
 	return error instanceof CrawljarError;
 }
 
-/** Drops userinfo, query values and the fragment from a URL so it can be logged. */
+/**
+ * Query parameter names that carry credentials: token, access_token, api_key, apikey, key,
+ * secret, password, pass, pwd, sig, signature, auth, session, sessionid, PHPSESSID, sid, code,
+ * jwt, credential, and the same with a prefix (`auth_token`, `client_secret`, `X-Amz-Signature`).
+ * One list for log redaction and for the start-URL check, so the two never disagree.
+ */
+const CREDENTIAL_NAME =
+	/^(?:.*[_.-])?(?:(?:access|refresh|id|auth|session|csrf|xsrf)?_?token|api_?key|apikey|key|secret|passw(?:or)?d|pass|pwd|sig|signature|auth|authorization|session(?:_?id)?|\w*sess(?:ion)?_?id|sid|code|jwt|credentials?)$/i;
+
+export function isCredentialName(name: string): boolean {
+	return CREDENTIAL_NAME.test(name);
+}
+
+/**
+ * A URL safe to log: no userinfo, no fragment, and `…` for the value of every query parameter
+ * whose name looks like a credential (isCredentialName). Other values stay, so two failures
+ * read differently (`/chain/0?to=3` vs `?to=7`); a value that is itself a URL is redacted the
+ * same way (`?next=https://…?token=…`).
+ */
 export function redactUrl(url: string): string {
 	let parsed: URL;
 	try {
@@ -49,8 +69,14 @@ export function redactUrl(url: string): string {
 	}
 	const base = `${parsed.origin}${parsed.pathname}`;
 	if (!parsed.search) return base;
-	const keys = [...new Set(parsed.searchParams.keys())];
-	return `${base}?${keys.map((key) => `${encodeURIComponent(key)}=…`).join('&')}`;
+	const pairs = [...parsed.searchParams].map(([name, value]) => `${encodeURIComponent(name)}=${redactValue(name, value)}`);
+	return `${base}?${pairs.join('&')}`;
+}
+
+function redactValue(name: string, value: string): string {
+	if (isCredentialName(name)) return '…';
+	if (/^https?:\/\//i.test(value)) return encodeURIComponent(redactUrl(value)).replaceAll('%E2%80%A6', '…');
+	return encodeURIComponent(value);
 }
 
 /** A short, secret-free description of any thrown value. */

@@ -1,13 +1,15 @@
-// The Cookie header of a request, from a jar. tough-cookie rebuilds it on every call (URL parses,
+// The Cookie header of a request, from a jar: tough-cookie's cookies for the URL, less those
+// another origin set (cookie-origin.ts). tough-cookie rebuilds it on every call (URL parses,
 // public-suffix lookup, domain permutations, a sort: ~35 µs, the largest cost crawljar added per
 // page in bench/), yet a session sends the same header to every page of a site until its jar
-// changes. So, for jars whose store is a TrackedCookieStore, the header is kept per scheme and
-// host while the jar is unchanged (the store counts every write, whoever makes it) and for at
+// changes. So, for jars whose store is a TrackedCookieStore, the header is kept per origin
+// (scheme, host and port) while the jar is unchanged (the store counts every write, whoever makes it) and for at
 // most HEADER_TTL_MS; only when every cookie in the jar has Path=/, so that the page's path
 // cannot change the answer. A hit does what tough-cookie's read does to the same cookies (expiry
 // check against lastAccessed, then lastAccessed = now), so the jar ends up exactly as without
 // the cache. Any other jar is asked every time.
 import {MemoryCookieStore, cookieCompare, type Cookie, type CookieJar, type ErrorCallback} from 'tough-cookie';
+import {isSentTo} from './cookie-origin.js';
 
 const HEADER_TTL_MS = 1_000;
 /** Hosts remembered per jar: a crawl over many hosts starts over rather than growing without bound. */
@@ -63,20 +65,22 @@ interface CachedHeader {
 
 interface CachedHeaders {
 	readonly version: number;
-	/** Every cookie in the store has Path=/ (or there are none): the header depends on scheme and host only. */
+	/** Every cookie in the store has Path=/ (or there are none): the header depends on the origin only. */
 	readonly isPathFree: boolean;
 	readonly byOrigin: Map<string, CachedHeader>;
 }
 
 const cache = new WeakMap<TrackedCookieStore, CachedHeaders>();
 
-/** The Cookie header `jar` sends to `url` (`parsed` is `new URL(url)`): what `jar.getCookieStringSync(url)` returns. */
+/**
+ * The Cookie header `jar` sends to `url` (`parsed` is `new URL(url)`): what
+ * `jar.getCookieStringSync(url)` returns, without the cookies another origin set.
+ */
 export function cookieHeader(jar: CookieJar, url: string, parsed: URL): string {
 	const store = jar.store;
-	if (!(store instanceof TrackedCookieStore)) return jar.getCookieStringSync(url);
+	if (!(store instanceof TrackedCookieStore) || !cachedHeaders(store).isPathFree) return toHeader(cookiesSentTo(jar, url, parsed));
 	const current = cachedHeaders(store);
-	if (!current.isPathFree) return jar.getCookieStringSync(url);
-	const key = `${parsed.protocol}//${parsed.hostname}`;
+	const key = parsed.origin;
 	const now = Date.now();
 	const hit = current.byOrigin.get(key);
 	if (hit && isFresh(hit, now)) {
@@ -86,14 +90,26 @@ export function cookieHeader(jar: CookieJar, url: string, parsed: URL): string {
 	}
 	// What getCookieStringSync does, keeping the cookies. The read may drop expired ones (a
 	// write), so the entry is looked up again after it.
-	const cookies = jar.getCookiesSync(url).sort(cookieCompare);
-	const header = cookies.map((cookie) => cookie.cookieString()).join('; ');
+	const cookies = cookiesSentTo(jar, url, parsed);
+	const header = toHeader(cookies);
 	const entry = cachedHeaders(store);
 	if (entry.isPathFree) {
 		if (entry.byOrigin.size >= MAX_HOSTS_PER_JAR) entry.byOrigin.clear();
 		entry.byOrigin.set(key, {header, cookies, validUntil: now + HEADER_TTL_MS});
 	}
 	return header;
+}
+
+/** The cookies `jar` sends to `url`, in header order (RFC 6265: longer paths, then older, first). */
+export function cookiesSentTo(jar: CookieJar, url: string, parsed: URL): Cookie[] {
+	return jar
+		.getCookiesSync(url)
+		.filter((cookie) => isSentTo(cookie, parsed))
+		.sort(cookieCompare);
+}
+
+function toHeader(cookies: readonly Cookie[]): string {
+	return cookies.map((cookie) => cookie.cookieString()).join('; ');
 }
 
 /** tough-cookie's own expiry test (Max-Age counts from lastAccessed there), on each cookie of the header. */

@@ -3,11 +3,13 @@
 // session's jar, credentials never cross to another origin, loops are caught and the caller
 // sees every hop (redirect-to-login detection needs them).
 import {gotScraping} from 'got-scraping';
-import type {CookieJar} from 'tough-cookie';
+import {Cookie, type CookieJar} from 'tough-cookie';
 import {CrawljarError, redactUrl} from '../errors.js';
 import {isSamePage} from '../util/same-page.js';
 import {cookieHeader} from './cookie-header.js';
 import {FETCH_DEFAULTS} from './fetch-defaults.js';
+import {stampOrigin} from './cookie-origin.js';
+import {ACCEPT_ENCODING, decodeBody} from './decode-body.js';
 
 export interface FetchTimeouts {
 	/** @default 10_000 */
@@ -24,14 +26,11 @@ export interface FetchOptions {
 	/** Headers sent only to the first URL's origin (Authorization, …); dropped on cross-origin redirects. */
 	readonly credentialHeaders?: Readonly<Record<string, string>>;
 	readonly body?: string | Buffer;
-	readonly jar?: CookieJar;
 	/**
-	 * Origins that have set a cookie in this jar (the session keeps one set). A redirect hop to
-	 * another origin gets the jar's cookies only if that origin is in it: cookie rules ignore the
-	 * port, so without this a session cookie of 127.0.0.1:8080 would follow a redirect to
-	 * 127.0.0.1:9999. An OAuth-style return to the site that set a state cookie still works.
+	 * Every hop sends the cookies of this jar that tough-cookie's rules allow AND that the hop's
+	 * origin set (host-only), or its scheme and port (Domain=): see cookie-origin.ts.
 	 */
-	readonly cookieOrigins?: Set<string>;
+	readonly jar?: CookieJar;
 	/** got-scraping caches generated browser headers per token: pass one object per session. */
 	readonly sessionToken?: object;
 	/** @default 10 * 1024 * 1024 */
@@ -81,20 +80,16 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 	let rejectedCookies = 0;
 	const deadline = Date.now() + (options.timeouts?.totalMs ?? FETCH_DEFAULTS.timeouts.totalMs);
 
-	const cookieOrigins = options.cookieOrigins ?? new Set<string>();
 	for (;;) {
-		const origin = parsed.origin;
-		const sameOrigin = origin === firstOrigin;
 		const headers: Record<string, string> = {...options.headers};
-		if (sameOrigin) Object.assign(headers, options.credentialHeaders);
-		if (options.jar && (sameOrigin || cookieOrigins.has(origin))) {
+		if (parsed.origin === firstOrigin) Object.assign(headers, options.credentialHeaders);
+		if (options.jar) {
 			const cookie = cookieHeader(options.jar, current, parsed);
 			if (cookie) headers.cookie = cookie;
 		}
 		const response = await exchange(current, method, headers, body, options, deadline);
 		if (options.jar && response.headers['set-cookie']) {
 			rejectedCookies += storeCookies(options.jar, current, response.headers['set-cookie'], deletedCookies);
-			cookieOrigins.add(origin);
 		}
 		const location = response.headers.location;
 		const isRedirect = options.followRedirects !== false && REDIRECT_STATUSES.has(response.statusCode) && typeof location === 'string';
@@ -151,7 +146,9 @@ async function exchange(
 	const request = gotScraping({
 		url,
 		method: method as 'GET',
-		headers,
+		// got would decode inside its stream, where no limit sees the decoded size: decodeBody does it.
+		headers: hasHeader(headers, 'accept-encoding') ? headers : {...headers, 'accept-encoding': ACCEPT_ENCODING},
+		decompress: false,
 		...(body === undefined ? {} : {body}),
 		followRedirect: false,
 		throwHttpErrors: false,
@@ -166,7 +163,8 @@ async function exchange(
 			request: remainingMs,
 		},
 	});
-	// got has no body limit: stop the download as soon as the declared or received size is too big.
+	// got has no body limit: stop the download as soon as the declared or received (still encoded)
+	// size is too big; decodeBody then bounds the decoded size.
 	request.on('downloadProgress', (progress: {transferred: number; total?: number}) => {
 		if (progress.transferred > maxBodyBytes || (progress.total ?? 0) > maxBodyBytes) {
 			tooLarge = true;
@@ -175,13 +173,27 @@ async function exchange(
 	});
 	try {
 		const response = await request;
-		return {statusCode: response.statusCode, headers: response.headers, rawBody: response.rawBody ?? Buffer.alloc(0)};
+		const headers = response.headers;
+		const encoding = headers['content-encoding'];
+		const decoded = await decodeBody(response.rawBody ?? Buffer.alloc(0), encoding, maxBodyBytes, url);
+		// As got did: a decoded body no longer has the encoding (nor its length).
+		if (decoded.decoded && encoding !== undefined) {
+			delete headers['content-encoding'];
+			delete headers['content-length'];
+		}
+		return {statusCode: response.statusCode, headers, rawBody: decoded.body};
 	} catch (error) {
+		if (error instanceof CrawljarError) throw error;
 		if (tooLarge) {
 			throw new CrawljarError('ERR_BODY_TOO_LARGE', `Body over maxBodyBytes (${maxBodyBytes}) at ${redactUrl(url)}`);
 		}
 		throw toFetchError(error, url);
 	}
+}
+
+function hasHeader(headers: Record<string, string>, lowerName: string): boolean {
+	for (const name in headers) if (name.toLowerCase() === lowerName) return true;
+	return false;
 }
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
@@ -219,8 +231,10 @@ function storeCookies(
 			if (name) deleted.push(name);
 		}
 		try {
+			// Parsed here to record the origin that set it, whatever the jar (cookie-origin.ts).
+			const parsed = Cookie.parse(line);
 			// ignoreError: a malformed or foreign-domain cookie is dropped, the request goes on.
-			const stored = jar.setCookieSync(line, url, {ignoreError: true});
+			const stored = parsed ? jar.setCookieSync(stampOrigin(parsed, url), url, {ignoreError: true}) : undefined;
 			if (!stored && !isDeletion(line)) rejected++;
 		} catch {
 			rejected++;

@@ -24,6 +24,7 @@ import {
 	type Assert,
 	type Describes,
 } from '../util/option-schemas.js';
+import {startUrlSecretProblem} from './start-url-secrets.js';
 import type {CrawlerDefinition, StartRequest} from './types.js';
 
 /** Defaults of the definition's own scalar fields; each options object has its own next to its schema. */
@@ -49,8 +50,14 @@ const httpUrl = z.custom<string>(
 	{message: 'expected an absolute http(s) URL'},
 );
 
+// No credentials in a start URL: it is stored in clear (start-url-secrets.ts).
+const startUrl = httpUrl.superRefine((value, context) => {
+	const problem = startUrlSecretProblem(value);
+	if (problem) context.addIssue({code: 'custom', message: problem});
+});
+
 const startRequestObject = z.strictObject({
-	url: httpUrl,
+	url: startUrl,
 	label: z.string({error: 'expected a route label'}).optional(),
 	userData: z.record(z.string(), z.unknown(), {error: 'expected an object'}).optional(),
 	headers: stringRecord().optional(),
@@ -63,8 +70,8 @@ export type StartRequestSchemaCheck = Assert<Describes<typeof startRequestObject
 // field is wrong (`routes.api.retry.maxRetries`, `login.fields`).
 const startRequest = z.custom<string | StartRequest>().superRefine((value, context) => {
 	if (typeof value === 'string') {
-		const checked = httpUrl.safeParse(value);
-		if (!checked.success) forwardIssues(context, checked.error.issues, httpUrl);
+		const checked = startUrl.safeParse(value);
+		if (!checked.success) forwardIssues(context, checked.error.issues, startUrl);
 		return;
 	}
 	if (typeof value !== 'object' || value === null) {

@@ -17,7 +17,8 @@ export async function prepareRun(store: Store, definition: CrawlerDefinition, op
 	const isResumable = latest !== undefined && (latest.state !== 'finished' || options.retryFailed);
 	if (latest && isResumable && !options.fresh) {
 		// Requests in flight when the last process died are due again at once: no lock wait.
-		const released = await store.releaseInflight(latest.id);
+		// One found in flight by the previous resume too is failed instead (it likely killed the process).
+		const {released, crashed} = await store.releaseInflight(latest.id);
 		const requeued = options.retryFailed ? await store.requeueFailed(latest.id) : 0;
 		await store.addRequests(latest.id, startRequests(definition));
 		await store.setRunState(latest.id, 'running', options.now());
@@ -25,6 +26,7 @@ export async function prepareRun(store: Store, definition: CrawlerDefinition, op
 		options.log.info(
 			`resuming run ${latest.id}: ${formatNumber.format(counts.done)} done, ${formatNumber.format(counts.pending)} pending, ${formatNumber.format(counts.failed)} failed` +
 				(released ? ` (${released} in flight at the last stop, retried now)` : '') +
+				(crashed ? ` (${crashed} in flight at the last two stops, failed with ERR_CRASHED_WORKER: crawljar failed lists them)` : '') +
 				(requeued ? ` (${requeued} failed requests queued again)` : ''),
 		);
 		return {...latest, state: 'running'};

@@ -100,7 +100,6 @@ async function fetchAndHandle(
 			// Tokens go only to the origins the crawler logs in to (start URLs, login URL).
 			credentialHeaders: deps.credentialOrigins.has(originOf(request.url)) ? parts.credentialHeaders : {},
 			jar: parts.jar,
-			cookieOrigins: parts.cookieOrigins,
 			sessionToken: parts.sessionToken,
 		});
 	} catch (error) {

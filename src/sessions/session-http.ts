@@ -66,7 +66,6 @@ export function createSessionHttp(session: Session, options: SessionHttpOptions)
 			...(options.credentialHeaders ? {credentialHeaders: options.credentialHeaders} : {}),
 			...(body === undefined ? {} : {body}),
 			jar: session.jar,
-			cookieOrigins: session.cookieOrigins,
 			sessionToken: session.sessionToken,
 		});
 		return toHttpResponse(result.status, result.url, result.headers, result.redirects, result.body.toString('utf8'));

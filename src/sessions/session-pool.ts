@@ -47,7 +47,6 @@ export interface RequestParts {
 	readonly credentialHeaders: Record<string, string>;
 	/** One object per session, for got-scraping's header cache. */
 	readonly sessionToken: object;
-	readonly cookieOrigins: Set<string>;
 	/** Pass back to relogin(): a logout seen on an older generation was already handled. */
 	readonly generation: number;
 }
@@ -209,7 +208,6 @@ export class SessionPool {
 			// Headers a login step set are credentials too: same-origin only, like Authorization.
 			credentialHeaders: {...session.headers, ...this.#login?.credentialHeaders(session)},
 			sessionToken: session.sessionToken,
-			cookieOrigins: session.cookieOrigins,
 			generation: session.generation,
 		};
 	}

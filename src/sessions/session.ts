@@ -5,7 +5,8 @@ import {inspect} from 'node:util';
 import {Cookie, CookieJar} from 'tough-cookie';
 import type {SerializedCookieJar} from 'tough-cookie';
 import {CrawljarError, redactUrl} from '../errors.js';
-import {TrackedCookieStore} from '../http/cookie-header.js';
+import {cookieHeader, cookiesSentTo, TrackedCookieStore} from '../http/cookie-header.js';
+import {cookieOrigin, OriginCookieJar} from '../http/cookie-origin.js';
 
 /** One entry of a crawler's `accounts`. Only `username` is treated as non-secret. */
 export interface Account {
@@ -74,8 +75,9 @@ export function newJar(): CookieJar {
 	// Defaults on purpose: strict parsing passes all 222 http-state cases (looseMode fails 27),
 	// and allowSecureOnLocal (default true) treats http://127.0.0.1 and localhost as secure
 	// contexts, as browsers do; Secure cookies are still withheld from plain http elsewhere.
-	// The tracked store lets fetchPage reuse the Cookie header while the jar is unchanged.
-	return new CookieJar(new TrackedCookieStore());
+	// The tracked store lets fetchPage reuse the Cookie header while the jar is unchanged; the
+	// origin jar records who set each cookie, so that no other origin gets it (cookie-origin.ts).
+	return new OriginCookieJar(new TrackedCookieStore());
 }
 
 export class Session {
@@ -96,8 +98,6 @@ export class Session {
 	readonly stats: SessionStats = {requests: 0, logins: 0, refreshes: 0, unauthorized: 0, loginFailures: 0, lastLoginAt: undefined};
 	/** One object per session: got-scraping caches its generated browser headers on it. */
 	readonly sessionToken: object = {};
-	/** Origins that set cookies in this jar: only they get cookies on a cross-origin redirect. */
-	readonly cookieOrigins = new Set<string>();
 	/** When this session was last leased (spreads ties in the pool). */
 	lastLeasedAt = 0;
 
@@ -126,15 +126,14 @@ export class Session {
 		if (!stored) throw new CrawljarError('ERR_USAGE', `cookie rejected for ${redactUrl(url)} (malformed, or its domain does not match)`);
 	}
 
-	/** The Cookie header the jar would send to `url` (secret: never log it; see redactedCookieHeader). */
+	/** The Cookie header crawljar sends to `url` (secret: never log it; see redactedCookieHeader). */
 	cookieHeader(url: string): string {
-		return this.jar.getCookieStringSync(url);
+		return cookieHeader(this.jar, url, new URL(url));
 	}
 
 	/** The Cookie header with every value replaced by `…`, for logs and debugging. */
 	redactedCookieHeader(url: string): string {
-		return this.jar
-			.getCookiesSync(url)
+		return cookiesSentTo(this.jar, url, new URL(url))
 			.map((cookie) => `${cookie.key}=…`)
 			.join('; ');
 	}
@@ -232,12 +231,16 @@ export class Session {
 	 * (it logs in again lazily). A disabled one comes back `new` too: the definition may be fixed.
 	 */
 	static deserialize(id: string, account: Account, secret: SessionSecret, meta: Partial<SessionMeta>, now = Date.now()): Session {
-		const live = (secret.jar.cookies ?? []).filter((raw) => {
+		// A cookie persisted without the origin that set it (by an older crawljar) is dropped: it
+		// could not be sent anyway, and a login cookie gone means the session logs in again.
+		const jar = newJar();
+		for (const raw of secret.jar.cookies ?? []) {
 			const cookie = Cookie.fromJSON(raw);
 			const expiresAt = cookie ? cookieExpiresAt(cookie) : undefined;
-			return cookie !== undefined && (expiresAt === undefined || expiresAt > now);
-		});
-		const session = new Session(id, account, CookieJar.deserializeSync({...secret.jar, cookies: live}, new TrackedCookieStore()));
+			if (cookie === undefined || cookieOrigin(cookie) === undefined || (expiresAt !== undefined && expiresAt <= now)) continue;
+			jar.store.putCookie(cookie, () => {});
+		}
+		const session = new Session(id, account, jar);
 		Object.assign(session.headers, secret.headers);
 		Object.assign(session.stats, meta.stats ?? {});
 		session.tokens = secret.tokens;

@@ -72,6 +72,22 @@ export type Completion =
 	/** Hand an in-flight request back untouched (graceful stop, host cooldown). */
 	| {readonly kind: 'release'; readonly requestId: number; readonly retryAt: number};
 
+/** What a resume did with the requests it found in flight (see Store.releaseInflight). */
+export interface ReleasedInflight {
+	/** Back to pending, due now. */
+	readonly released: number;
+	/** Failed with ERR_CRASHED_WORKER: in flight at CRASHES_BEFORE_FAILING resumes. */
+	readonly crashed: number;
+}
+
+/**
+ * A request found in flight by this many resumes is failed rather than fetched again: its body or
+ * handler most likely killed the process (out of memory), and would again at every resume.
+ */
+export const CRASHES_BEFORE_FAILING = 2;
+
+export const CRASHED_WORKER_MESSAGE = `the process died ${CRASHES_BEFORE_FAILING} times while this request was in flight (out of memory on its body or in its handler?); not fetched again: \`crawljar run --retry-failed\` tries it once more`;
+
 export type RunState = 'running' | 'stopped' | 'finished' | 'aborted';
 
 export interface RunRecord {
@@ -120,13 +136,22 @@ export interface Store {
 
 	/** Adds requests that are new to this run; returns how many were new. */
 	addRequests(runId: number, requests: readonly NewRequest[]): Promise<number>;
-	/** Moves up to `limit` pending requests whose retryAt <= now to in-flight, oldest first. */
+	/**
+	 * Moves up to `limit` pending requests whose retryAt <= now to in-flight, oldest first. A
+	 * request a resume found in flight (releaseInflight) and not retried since is a suspect: one
+	 * that is due is leased first and alone, and nothing is leased while a suspect is in flight.
+	 */
 	lease(runId: number, limit: number, now: number): Promise<StoredRequest[]>;
 	/** Applies completions; each one atomically, the batch in one transaction. */
 	commit(runId: number, completions: readonly Completion[]): Promise<void>;
-	/** Resume after a crash: every in-flight request becomes pending again, due now. */
-	releaseInflight(runId: number): Promise<number>;
-	/** Failed requests back to pending (retry counters reset). */
+	/**
+	 * Resume after a crash: every in-flight request becomes pending again, due now, and its count
+	 * of resumes that found it in flight goes up by one; one found so CRASHES_BEFORE_FAILING times
+	 * is failed instead, errorCode ERR_CRASHED_WORKER and CRASHED_WORKER_MESSAGE (no status, its
+	 * retryCount kept). A retry completion resets that count (the request ran to its end).
+	 */
+	releaseInflight(runId: number): Promise<ReleasedInflight>;
+	/** Failed requests back to pending (retry and crash counters reset). */
 	requeueFailed(runId: number): Promise<number>;
 	/** Earliest retryAt of a pending request, if any. */
 	nextDueAt(runId: number): Promise<number | undefined>;

@@ -24,6 +24,9 @@ test('validateDefinition names the source and each bad field', () => {
 		[{name: 'x', startUrls: [{url: 'http://a.test/', label: 'list'}], routes: {default: handler}}, /startUrls\.0\.label: no route 'list' in routes/],
 		[{name: 'bad name', startUrls: ['http://a.test/'], routes: {default: handler}}, /name: expected letters, digits/],
 		[{name: 'x', startUrls: ['http://a.test/'], routes: {default: handler}, concurrency: 0}, /concurrency: /],
+		[{name: 'x', startUrls: ['https://bob:hunter2@a.test/'], routes: {default: handler}}, /startUrls\.0: a start URL may not carry credentials .*`accounts`.*`headers`/],
+		[{name: 'x', startUrls: ['https://bob@a.test/'], routes: {default: handler}}, /startUrls\.0: a start URL may not carry credentials/],
+		[{name: 'x', startUrls: [{url: 'https://a.test/?page=2&api_key=k&sig=s'}], routes: {default: handler}}, /startUrls\.0\.url: query parameter 'api_key', 'sig' looks like a credential .*`headers`/],
 	];
 	for (const [definition, message] of cases) {
 		assert.throws(
@@ -36,8 +39,13 @@ test('validateDefinition names the source and each bad field', () => {
 			},
 		);
 	}
-	const valid = {name: 'ok', startUrls: ['http://a.test/'], routes: {default: handler}};
+	const valid = {name: 'ok', startUrls: ['http://a.test/', 'http://a.test/search?q=key&page=2&to=token'], routes: {default: handler}};
 	assert.equal(validateDefinition(valid, 'x'), valid);
+	// The message names the parameter, never the secret.
+	assert.throws(
+		() => validateDefinition({name: 'x', startUrls: ['https://bob:hunter2@a.test/?token=t0k3n-value'], routes: {default: handler}}, 'x'),
+		(error: Error) => !error.message.includes('hunter2') && !error.message.includes('t0k3n-value'),
+	);
 });
 
 const invalidFiles: Record<string, {source: string; message: RegExp}> = {
@@ -135,3 +143,20 @@ for (const [kind, packageJson] of [
 		assert.deepEqual(exported.stdout.trim().split('\n').map((line) => JSON.parse(line)), [{title: 'Outside'}]);
 	});
 }
+
+test('crawljar run: a start URL with a credential is refused before anything is stored (issue 14 item 6)', async (t) => {
+	const project = tempProject(t);
+	const secret = 'v3ry-secret-t0ken';
+	const file = project.write(
+		'crawlers/leaky.ts',
+		`import {defineCrawler} from 'crawljar';\nexport default defineCrawler({name: 'leaky', startUrls: ['http://127.0.0.1:9/data?token=${secret}'], routes: {default: async () => {}}});\n`,
+	);
+	const result = await runCli(['run', file], {cwd: project.dir, env: project.env});
+	assert.equal(result.code, 2, result.stderr);
+	assert.match(result.stderr, /startUrls\.0: query parameter 'token' looks like a credential/);
+	assert.ok(!`${result.stdout}${result.stderr}`.includes(secret), 'the secret is not echoed');
+	// Nothing holds the value: no database was written (or, if one was, not with the secret in it).
+	const {existsSync, readdirSync, readFileSync} = await import('node:fs');
+	const stored = existsSync(project.storage) ? readdirSync(project.storage).map((name) => readFileSync(path.join(project.storage, name))) : [];
+	for (const bytes of stored) assert.equal(bytes.includes(secret), false);
+});

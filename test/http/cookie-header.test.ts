@@ -4,6 +4,7 @@ import {setTimeout as delay} from 'node:timers/promises';
 import {describe, test} from 'node:test';
 import {CookieJar} from 'tough-cookie';
 import {cookieHeader, TrackedCookieStore} from '../../src/http/cookie-header.js';
+import {cookieOrigin, OriginCookieJar} from '../../src/http/cookie-origin.js';
 import {fetchPage} from '../../src/http/fetch.js';
 import {newJar} from '../../src/sessions/session.js';
 import {startServer} from '../sites/start-server.js';
@@ -59,7 +60,7 @@ describe('cookieHeader', () => {
 		jar.setCookieSync('sid=1; Path=/', 'https://shop.test/');
 		jar.setCookieSync('secret=1; Path=/; Secure', 'https://shop.test/');
 		assert.deepEqual(headers(jar, 'https://shop.test/a').second, 'sid=1; secret=1');
-		assert.deepEqual(headers(jar, 'http://shop.test/a').second, 'sid=1', 'no Secure cookie over plain http');
+		assert.deepEqual(headers(jar, 'http://shop.test/a').second, '', 'https is another origin (and Secure would stay off http anyway)');
 		assert.deepEqual(headers(jar, 'https://other.test/a').second, '');
 		jar.setCookieSync('admin=1; Path=/admin', 'https://shop.test/admin/');
 		for (const url of ['https://shop.test/admin/users', 'https://shop.test/books/1', 'https://shop.test/admin/x', 'https://shop.test/']) {
@@ -88,12 +89,47 @@ describe('cookieHeader', () => {
 	});
 
 	test('a jar with another store is asked every time', () => {
-		const jar = new CookieJar();
+		const jar = new OriginCookieJar();
 		const url = 'http://shop.test/';
 		jar.setCookieSync('sid=1', url);
 		assert.equal(cookieHeader(jar, url, new URL(url)), 'sid=1');
 		jar.setCookieSync('sid=2', url);
 		assert.equal(cookieHeader(jar, url, new URL(url)), 'sid=2');
+	});
+
+	test('a cookie goes to the origin that set it, port included; a Domain= cookie to its hosts on that scheme and port', () => {
+		const jar = newJar();
+		jar.setCookieSync('login=L; Path=/', 'http://127.0.0.1:8080/login');
+		jar.setCookieSync('own=E; Path=/', 'http://127.0.0.1:9999/');
+		jar.setCookieSync('wide=W; Path=/; Domain=shop.test', 'http://www.shop.test:8080/');
+		const sent = (url: string) => headers(jar, url);
+		assert.equal(sent('http://127.0.0.1:8080/a').second, 'login=L');
+		assert.equal(sent('http://127.0.0.1:9999/a').second, 'own=E', 'the other port gets its own cookie, never the login cookie');
+		assert.equal(sent('http://127.0.0.1/a').second, '');
+		assert.equal(sent('https://127.0.0.1:8080/a').second, '', 'another scheme is another origin');
+		assert.equal(sent('http://api.shop.test:8080/').second, 'wide=W');
+		assert.equal(sent('http://shop.test:8080/').second, 'wide=W');
+		assert.equal(sent('http://api.shop.test:8081/').second, '');
+		assert.equal(sent('https://api.shop.test:8080/').second, '');
+		// tough-cookie alone would send the login cookie to every port of the host.
+		assert.equal(jar.getCookieStringSync('http://127.0.0.1:9999/a'), 'login=L; own=E');
+	});
+
+	test('a server cannot name another origin as the setter of its cookie; a cookie with no recorded origin is not sent', async (t) => {
+		const {url} = await startServer(t, (_request, response) => {
+			response.setHeader('set-cookie', 'forged=1; Path=/; crawljar-origin=http://127.0.0.1:1; Crawljar-Origin=http://127.0.0.1:2');
+			response.end('ok');
+		});
+		const jar = newJar();
+		await fetchPage(url, {jar, useHeaderGenerator: false});
+		const [forged] = jar.getCookiesSync(url);
+		assert.equal(cookieOrigin(forged!), new URL(url).origin);
+		assert.deepEqual(forged!.extensions, [`crawljar-origin=${new URL(url).origin}`]);
+		assert.equal(cookieHeader(jar, url, new URL(url)), 'forged=1');
+
+		const plain = new CookieJar();
+		plain.setCookieSync('legacy=1; Path=/', url);
+		assert.equal(cookieHeader(plain, url, new URL(url)), '');
 	});
 
 	test('fetchPage sends a cookie the server set on the previous response, and stops sending a deleted one', async (t) => {

@@ -1,6 +1,7 @@
-// Issue 3 item 6: a session's credentials stay with the site that issued them. A redirect to
-// another origin carries no Cookie and no Authorization header (form login and token login), and
-// a link the crawl follows to another origin (sameOrigin: false) gets no Authorization either.
+// Issue 3 item 6 and issue 14 item 4: a session's credentials stay with the site that issued
+// them. A redirect to another origin carries no Authorization header and only the cookies that
+// origin set itself (form login and token login); a link the crawl follows to another origin
+// (sameOrigin: false) gets neither the site's cookies nor its Authorization.
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import {describe, test} from 'node:test';
@@ -123,4 +124,63 @@ describe('credentials never leave their origin', () => {
 			],
 		);
 	});
+
+	/**
+	 * An evil origin on another port of 127.0.0.1: /plant sets a cookie of its own and sends the
+	 * crawler back to the site, which redirects to /hop (an OAuth-style round trip); /linked is
+	 * reached by a link enqueued with sameOrigin: false. It records what it receives.
+	 */
+	async function evilServer(t: test.TestContext, site: {url: string}): Promise<{url: string; seen: Seen[]}> {
+		const seen: Seen[] = [];
+		const {url} = await startServer(t, (request: http.IncomingMessage, response: http.ServerResponse) => {
+			const path = request.url ?? '';
+			seen.push({path, cookie: request.headers.cookie, authorization: request.headers.authorization});
+			if (path === '/plant') {
+				response.setHeader('set-cookie', 'evil=planted; Path=/');
+				response.writeHead(302, {location: `${site.url}/redirect-out?to=${encodeURIComponent(`${url}/hop`)}`});
+				response.end();
+				return;
+			}
+			response.setHeader('content-type', 'text/html; charset=utf-8');
+			response.end('<!doctype html><title>evil</title><h1>evil</h1>');
+		});
+		return {url, seen};
+	}
+
+	const evilRoutes = (evil: {url: string}) => ({
+		default: async ({enqueue}: {enqueue: (options: {urls: string[]; label: string; sameOrigin: boolean}) => Promise<unknown>}) => {
+			await enqueue({urls: [`${evil.url}/linked`], label: 'out', sameOrigin: false});
+		},
+		out: noop,
+	});
+
+	for (const kind of ['form', 'token'] as const) {
+		test(`${kind} login: an origin that set a cookie of its own still never gets the login cookie or Authorization`, async (t) => {
+			const site = await demoSite(t, {books: 2});
+			const evil = await evilServer(t, site);
+			const log = captureLog();
+			const crawler = kind === 'form' ? formCrawler : tokenCrawler;
+			const summary = await runCrawler(
+				crawler(site, {
+					startUrls: [`${site.url}/redirect-out?to=${encodeURIComponent(`${evil.url}/plant`)}`],
+					routes: evilRoutes(evil),
+				}),
+				{storageDir: tempStorage(t), log},
+			);
+			assert.equal(summary.state, 'finished', log.lines.join('\n'));
+			assert.equal(summary.requests.done, 2, log.lines.join('\n'));
+			const hops = site.stats.log.filter((entry) => entry.path.startsWith('/redirect-out'));
+			assert.equal(hops.length, 2, 'the site was visited before and after the evil origin');
+			if (kind === 'form') assert.deepEqual(hops.map((entry) => entry.hasCookie), [true, true], 'the site got its own cookie back on both hops');
+			else assert.deepEqual(hops.map((entry) => entry.hasAuthorization), [true, true], 'the site got its token on both hops');
+			assert.deepEqual(
+				[...evil.seen].sort((a, b) => a.path.localeCompare(b.path)),
+				[
+					{path: '/hop', cookie: 'evil=planted', authorization: undefined},
+					{path: '/linked', cookie: 'evil=planted', authorization: undefined},
+					{path: '/plant', cookie: undefined, authorization: undefined},
+				],
+			);
+		});
+	}
 });

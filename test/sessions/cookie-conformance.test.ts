@@ -4,6 +4,7 @@ import {readFileSync} from 'node:fs';
 import {inspect} from 'node:util';
 import {fileURLToPath} from 'node:url';
 import {describe, test} from 'node:test';
+import {CookieJar} from 'tough-cookie';
 import {toStoredSession} from '../../src/sessions/session-persistence.js';
 import {Session} from '../../src/sessions/session.js';
 import {testKey} from './helpers.js';
@@ -81,12 +82,31 @@ describe('Session cookie API', () => {
 		const session = new Session('alice#1', {username: 'alice'});
 		session.addCookie('s=1; Secure; Path=/', 'https://example.com/');
 		session.addCookie('p=2; Path=/', 'https://example.com/');
+		session.addCookie('hp=2; Path=/', 'http://example.com/');
 		assert.equal(session.cookieHeader('https://example.com/'), 's=1; p=2');
-		assert.equal(session.cookieHeader('http://example.com/'), 'p=2');
+		// What https set stays on https: http://example.com is another origin.
+		assert.equal(session.cookieHeader('http://example.com/'), 'hp=2');
 		// As in browsers, loopback counts as a secure context (tough-cookie's allowSecureOnLocal).
 		session.addCookie('ls=3; Secure; Path=/', 'http://127.0.0.1:8080/');
 		assert.equal(session.cookieHeader('http://127.0.0.1:8080/'), 'ls=3');
 		assert.equal(session.cookieHeader('http://localhost:8080/'), '');
+	});
+
+	test('a persisted cookie keeps its origin; one persisted without (an older crawljar) is dropped and the session logs in again', () => {
+		const session = new Session('alice#1', {username: 'alice'});
+		session.addCookie('sid=1; Path=/', 'http://127.0.0.1:8080/');
+		session.markLoggedIn(Date.now());
+		const {secret, meta} = session.serialize();
+		const back = Session.deserialize('alice#1', {username: 'alice'}, secret, meta);
+		assert.equal(back.state, 'ready');
+		assert.equal(back.cookieHeader('http://127.0.0.1:8080/a'), 'sid=1');
+		assert.equal(back.cookieHeader('http://127.0.0.1:9999/a'), '');
+
+		const legacy = new CookieJar();
+		legacy.setCookieSync('sid=1; Path=/', 'http://127.0.0.1:8080/');
+		const old = Session.deserialize('alice#1', {username: 'alice'}, {...secret, jar: legacy.serializeSync()!}, meta);
+		assert.equal(old.hasCookie('sid'), false);
+		assert.equal(old.state, 'new');
 	});
 
 	test('the server deleting a login cookie is detected', () => {

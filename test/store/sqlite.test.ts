@@ -6,7 +6,8 @@ import {after, describe, test} from 'node:test';
 import Database from 'better-sqlite3';
 import {CrawljarError} from '../../src/errors.js';
 import type {Completion, NewRequest} from '../../src/store/store.js';
-import {schemaVersion} from '../../src/store/sqlite/schema.js';
+import {migrations, schemaVersion} from '../../src/store/sqlite/schema.js';
+import {readOnlyCause} from '../../src/store/sqlite/open-database.js';
 import {SqliteStore} from '../../src/store/sqlite/sqlite-store.js';
 import {checkpointWalBytes, walSizeLimitBytes} from '../../src/store/sqlite/wal-limits.js';
 import {storeContract} from './contract.js';
@@ -62,10 +63,14 @@ describe('SqliteStore', () => {
 			);
 			assert.deepEqual(await second.loadSessions(), [{id: 's1', account: 'alice', state: 'healthy', meta: {n: 1}, secret: 'enc', updatedAt: 5}]);
 			assert.equal(await second.getMeta('cooldown'), '42');
-			assert.equal(await second.releaseInflight(run.id), 1);
+			assert.deepEqual(await second.releaseInflight(run.id), {released: 1, crashed: 0});
+			// c, found in flight, goes first and alone; then the rest.
+			const [c] = await second.lease(run.id, 10, 0);
+			assert.equal(c?.uniqueKey, 'c');
+			await second.commit(run.id, [{kind: 'done', requestId: c.id, items: [], enqueued: [], status: 200}]);
 			assert.deepEqual(
 				(await second.lease(run.id, 10, 0)).map((stored) => stored.uniqueKey),
-				['c', 'd'],
+				['d'],
 			);
 			// Dedupe survives the reopen.
 			assert.equal(await second.addRequests(run.id, [{url: 'https://example.com/a', uniqueKey: 'a', depth: 0}]), 0);
@@ -174,6 +179,20 @@ describe('SqliteStore', () => {
 		}
 	});
 
+	test('a read-only file system is named as such, not as the errno the call happened to return', () => {
+		// This machine offers no read-only mount a test may use (and root ignores chmod), so the
+		// mapping is checked on the errors such a mount gives: EROFS from open/access, and the
+		// ENOENT Node's recursive mkdir reports for a missing folder there (then the nearest
+		// existing ancestor is probed, which here is writable: the error is passed on as is).
+		const erofs = Object.assign(new Error('EROFS: read-only file system, open'), {code: 'EROFS'});
+		const mapped = readOnlyCause('/mnt/ro/storage', erofs) as Error & {code?: string};
+		assert.equal(mapped.code, 'EROFS');
+		assert.match(mapped.message, /^\/mnt\/ro\/storage is on a read-only file system \(EROFS\); choose a writable --storage folder$/);
+		assert.equal(mapped.cause, erofs);
+		const enoent = Object.assign(new Error('ENOENT: no such file or directory, mkdir'), {code: 'ENOENT'});
+		assert.equal(readOnlyCause(path.join(tmp, 'missing', 'storage'), enoent), enoent);
+	});
+
 	test('the schema version is recorded, and a file from a newer version is refused', async () => {
 		const file = tempFile();
 		await SqliteStore.open(file).close();
@@ -186,6 +205,37 @@ describe('SqliteStore', () => {
 			raw.close();
 		}
 		assert.throws(() => SqliteStore.open(file), (error: unknown) => isStorageError(error, file, 'newer'));
+	});
+
+	test('a version-1 file (before crash counts) is migrated: its in-flight request is failed at the second resume', async () => {
+		const file = tempFile();
+		fs.mkdirSync(path.dirname(file), {recursive: true});
+		const old = new Database(file);
+		old.exec(migrations[0]!);
+		old.pragma('user_version = 1');
+		old.prepare(`INSERT INTO runs (id, state, started_at) VALUES (1, 'running', 1000)`).run();
+		old.prepare(
+			`INSERT INTO requests (run_id, unique_key, url, method, user_data, depth, state, host)
+			VALUES (1, 'a', 'https://example.com/a', 'GET', '{}', 0, 'inflight', 'example.com')`,
+		).run();
+		old.close();
+
+		const store = SqliteStore.open(file);
+		try {
+			assert.deepEqual(await store.releaseInflight(1), {released: 1, crashed: 0});
+			await store.lease(1, 1, 0);
+			assert.deepEqual(await store.releaseInflight(1), {released: 0, crashed: 1});
+			assert.deepEqual((await store.failedRequests(1, 10)).map((failed) => failed.errorCode), ['ERR_CRASHED_WORKER']);
+		} finally {
+			await store.close();
+		}
+		const raw = new Database(file, {readonly: true});
+		try {
+			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
+			assert.equal(schemaVersion, 2);
+		} finally {
+			raw.close();
+		}
 	});
 
 	test('the WAL is checkpointed deliberately, by size, not automatically', async () => {

@@ -43,12 +43,12 @@ function prepareFiles(absolute: string): void {
 	try {
 		fs.mkdirSync(dir, {recursive: true, mode: 0o700});
 	} catch (error) {
-		throw storageError(`Cannot create the storage folder ${dir}`, error);
+		throw storageError(`Cannot create the storage folder ${dir}`, readOnlyCause(dir, error));
 	}
 	try {
 		fs.accessSync(dir, fs.constants.W_OK);
 	} catch (error) {
-		throw storageError(`The storage folder ${dir} is not writable`, error);
+		throw storageError(`The storage folder ${dir} is not writable`, readOnlyCause(dir, error));
 	}
 	try {
 		const fd = fs.openSync(absolute, 'a', 0o600);
@@ -59,8 +59,29 @@ function prepareFiles(absolute: string): void {
 		}
 		for (const suffix of ['-wal', '-shm']) chmodIfExists(absolute + suffix);
 	} catch (error) {
-		throw storageError(`Cannot create the storage file ${absolute}`, error);
+		throw storageError(`Cannot create the storage file ${absolute}`, readOnlyCause(dir, error));
 	}
+}
+
+/**
+ * The error to report for a folder that cannot be created or written: says "read-only file
+ * system" when that is the reason. Node's recursive mkdir reports ENOENT (not EROFS) for a
+ * missing folder on a read-only mount, so the nearest existing ancestor is asked directly.
+ */
+export function readOnlyCause(dir: string, error: unknown): unknown {
+	if ((error as NodeJS.ErrnoException).code === 'EROFS') return readOnlyError(dir, error);
+	let ancestor = dir;
+	while (!fs.existsSync(ancestor) && path.dirname(ancestor) !== ancestor) ancestor = path.dirname(ancestor);
+	try {
+		fs.accessSync(ancestor, fs.constants.W_OK);
+	} catch (probe) {
+		if ((probe as NodeJS.ErrnoException).code === 'EROFS') return readOnlyError(ancestor, error);
+	}
+	return error;
+}
+
+function readOnlyError(where: string, cause: unknown): Error {
+	return Object.assign(new Error(`${where} is on a read-only file system (EROFS); choose a writable --storage folder`, {cause}), {code: 'EROFS'});
 }
 
 function chmodIfExists(file: string): void {

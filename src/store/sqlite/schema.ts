@@ -3,7 +3,8 @@
 import type Database from 'better-sqlite3';
 import {CrawljarError} from '../../errors.js';
 
-const migrations: readonly string[] = [
+/** @internal Exported for the migration test, which builds files of older versions. */
+export const migrations: readonly string[] = [
 	// 1: initial schema.
 	`
 	CREATE TABLE runs (
@@ -60,6 +61,12 @@ const migrations: readonly string[] = [
 		key TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	);
+	`,
+	// 2: how many resumes in a row found each request in flight (a request that crashes the
+	// process is failed at the second), and an index of those "suspects", leased one at a time.
+	`
+	ALTER TABLE requests ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX requests_suspects ON requests (run_id, state, retry_at) WHERE crash_count > 0;
 	`,
 ];
 

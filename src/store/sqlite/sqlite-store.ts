@@ -8,16 +8,19 @@ import type {
 	FailedRequest,
 	FrontierCounts,
 	NewRequest,
+	ReleasedInflight,
 	RunRecord,
 	RunState,
 	Store,
 	StoredRequest,
 	StoredSession,
 } from '../store.js';
+import {CRASHED_WORKER_MESSAGE, CRASHES_BEFORE_FAILING} from '../store.js';
 import {CountCache, emptyDelta} from './count-cache.js';
 import type {CountDelta} from './count-cache.js';
 import {openDatabase} from './open-database.js';
 import {toFailedRequest, toRunRecord, toStoredRequest, toStoredSession} from './rows.js';
+import type {LeasedRow} from './rows.js';
 import {prepareCompletions, prepareRequest, toJson} from './serialize.js';
 import type {PreparedCompletion, RequestInsert} from './serialize.js';
 import {itemPageSize, prepareStatements} from './statements.js';
@@ -34,6 +37,8 @@ export class SqliteStore implements Store {
 	readonly #sql: Statements;
 	readonly #commit: (runId: number, completions: readonly PreparedCompletion[], delta: CountDelta) => void;
 	readonly #addRequests: (runId: number, rows: readonly RequestInsert[]) => number;
+	readonly #releaseInflight: (runId: number) => ReleasedInflight;
+	readonly #lease: (runId: number, now: number, limit: number) => LeasedRow[];
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -52,6 +57,19 @@ export class SqliteStore implements Store {
 			let added = 0;
 			for (const row of rows) added += sql.insertRequest.run(runId, ...row).changes;
 			return added;
+		});
+		// A suspect (statements.ts) goes alone: it is leased without others, and nothing is leased
+		// while it is in flight. After a resume nothing else runs yet, so it truly runs alone; one
+		// that becomes due later (deferred by a host cooldown) may join requests already in flight,
+		// which then count one crash at most, never two.
+		this.#lease = db.transaction((runId: number, now: number, limit: number): LeasedRow[] => {
+			if (sql.suspectInflight.get(runId) !== undefined) return [];
+			const suspect = sql.leaseSuspect.all(runId, now);
+			return suspect.length > 0 ? suspect : sql.lease.all(runId, now, limit);
+		});
+		this.#releaseInflight = db.transaction((runId: number): ReleasedInflight => {
+			const crashed = sql.failCrashed.run(CRASHED_WORKER_MESSAGE, runId, CRASHES_BEFORE_FAILING).changes;
+			return {released: sql.releaseInflight.run(runId).changes, crashed};
 		});
 		this.#commit = db.transaction((runId: number, completions: readonly PreparedCompletion[], delta: CountDelta): void => {
 			for (const completion of completions) applyCompletion(sql, runId, completion, delta);
@@ -86,7 +104,7 @@ export class SqliteStore implements Store {
 
 	async lease(runId: number, limit: number, now: number): Promise<StoredRequest[]> {
 		if (limit <= 0) return [];
-		const rows = this.#sql.lease.all(runId, now, limit);
+		const rows = this.#lease(runId, now, limit);
 		if (rows.length === 0) return [];
 		this.#counts.move(runId, 'pending', 'inflight', rows.length);
 		this.#wrote();
@@ -105,10 +123,12 @@ export class SqliteStore implements Store {
 		this.#wrote();
 	}
 
-	async releaseInflight(runId: number): Promise<number> {
-		const released = this.#sql.releaseInflight.run(runId).changes;
-		this.#counts.move(runId, 'inflight', 'pending', released);
-		return this.#afterChanges(released);
+	async releaseInflight(runId: number): Promise<ReleasedInflight> {
+		const result = this.#releaseInflight(runId);
+		this.#counts.move(runId, 'inflight', 'failed', result.crashed);
+		this.#counts.move(runId, 'inflight', 'pending', result.released);
+		this.#afterChanges(result.released + result.crashed);
+		return result;
 	}
 
 	async requeueFailed(runId: number): Promise<number> {

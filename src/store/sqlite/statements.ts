@@ -34,8 +34,29 @@ export function prepareStatements(db: Database.Database) {
 				`UPDATE requests SET state = 'inflight'
 				WHERE id IN (
 					SELECT id FROM requests
-					WHERE run_id = ? AND state = 'pending' AND retry_at <= ?
+					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count = 0
 					ORDER BY retry_at, id LIMIT ?
+				)
+				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
+					retry_count, relogin_count, ratelimit_count, retry_at, host`,
+			)
+			.raw(),
+		// A request an earlier resume found in flight (crash_count > 0, a "suspect") is leased
+		// alone, nothing else in flight with it, so that if it kills the process again it is the
+		// only request in flight then (sqlite-store.ts lease). Both walk the partial index
+		// requests_suspects: no cost while there is none.
+		suspectInflight: db
+			.prepare<[runId: number], number>(
+				`SELECT 1 FROM requests WHERE run_id = ? AND state = 'inflight' AND crash_count > 0 LIMIT 1`,
+			)
+			.pluck(),
+		leaseSuspect: db
+			.prepare<[runId: number, now: number], LeasedRow>(
+				`UPDATE requests SET state = 'inflight'
+				WHERE id IN (
+					SELECT id FROM requests
+					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count > 0
+					ORDER BY retry_at, id LIMIT 1
 				)
 				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
 					retry_count, relogin_count, ratelimit_count, retry_at, host`,
@@ -59,7 +80,7 @@ export function prepareStatements(db: Database.Database) {
 			]
 		>(
 			`UPDATE requests SET state = 'pending', retry_at = ?, retry_count = ?, relogin_count = ?,
-				ratelimit_count = ?, error = ?
+				ratelimit_count = ?, error = ?, crash_count = 0
 			WHERE id = ? AND run_id = ? AND state = 'inflight'`,
 		),
 		markFailed: db.prepare<
@@ -76,12 +97,19 @@ export function prepareStatements(db: Database.Database) {
 			`INSERT INTO items (run_id, request_id, data) VALUES (?, ?, ?)`,
 		),
 
+		// Run together, this one first (sqlite-store.ts releaseInflight).
+		failCrashed: db.prepare<[error: string, runId: number, crashesBeforeFailing: number]>(
+			`UPDATE requests SET state = 'failed', crash_count = crash_count + 1, status = NULL,
+				error_code = 'ERR_CRASHED_WORKER', error = ?
+			WHERE run_id = ? AND state = 'inflight' AND crash_count + 1 >= ?`,
+		),
 		releaseInflight: db.prepare<[runId: number]>(
-			`UPDATE requests SET state = 'pending', retry_at = 0 WHERE run_id = ? AND state = 'inflight'`,
+			`UPDATE requests SET state = 'pending', retry_at = 0, crash_count = crash_count + 1
+			WHERE run_id = ? AND state = 'inflight'`,
 		),
 		requeueFailed: db.prepare<[runId: number]>(
 			`UPDATE requests SET state = 'pending', retry_at = 0, retry_count = 0, relogin_count = 0,
-				ratelimit_count = 0, status = NULL, error_code = NULL, error = NULL
+				ratelimit_count = 0, crash_count = 0, status = NULL, error_code = NULL, error = NULL
 			WHERE run_id = ? AND state = 'failed'`,
 		),
 		// ORDER BY + LIMIT 1 on the lease index: one index probe, whatever the frontier's size.
