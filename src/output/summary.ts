@@ -23,8 +23,14 @@ export interface HostSummary {
 
 export interface SessionSummary {
 	readonly requests: number;
+	/** First logins this run (the session had no valid login). */
 	readonly logins: number;
+	/** Full logins again after a logout or a failed refresh. */
 	readonly relogins: number;
+	/** Token refreshes ahead of the expiry. */
+	readonly refreshes?: number;
+	/** Token refreshes after a 401 (instead of a re-login). */
+	readonly refreshesAfterLogout?: number;
 	readonly status401: number;
 }
 
@@ -93,6 +99,8 @@ function sessionTable(sessions: Readonly<Record<string, SessionSummary>>): strin
 		{key: 'requests', header: 'REQUESTS', format: count},
 		{key: 'logins', header: 'LOGINS', format: count},
 		{key: 'relogins', header: 'RELOGINS', format: count},
+		{key: 'refreshes', header: 'REFRESHES', format: count},
+		{key: 'refreshesAfterLogout', header: 'REFRESHES AFTER 401', format: count},
 		{key: 'status401', header: '401', format: count},
 	]);
 }

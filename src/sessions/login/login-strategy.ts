@@ -4,6 +4,7 @@
 import {CrawljarError, describeError} from '../../errors.js';
 import type {Account, Session} from '../session.js';
 import type {SessionHttp} from '../session-http.js';
+import {isLoginControlError} from './login-errors.js';
 
 export interface LoginContext {
 	readonly session: Session;
@@ -64,6 +65,8 @@ export function customLogin(login: CustomLogin, options: CustomLoginOptions = {}
 			try {
 				result = await login(context);
 			} catch (error) {
+				// A wait for a rate-limited host (and the like) is not a verdict on the credentials.
+				if (isLoginControlError(error)) throw error;
 				if (error instanceof CrawljarError && (error.code === 'LOGIN_FAILED' || error.code === 'ERR_INSECURE_CREDENTIALS')) throw error;
 				throw loginFailed(context.account, `the login function threw: ${describeError(error).message}`, error);
 			}
