@@ -42,6 +42,11 @@ export interface ProcessDeps {
 /** Longest wait for the host slot a request gave back while its session logged in; past it, the request goes back to the frontier. */
 const SLOT_WAIT_MS = 500;
 
+/** This request's host slot: released once, by whichever comes first (a re-login, or the end). */
+interface HostSlot {
+	release(result: ReleaseResult): void;
+}
+
 export async function processRequest(
 	deps: ProcessDeps,
 	request: StoredRequest,
@@ -50,13 +55,19 @@ export async function processRequest(
 ): Promise<void> {
 	// The engine acquired this request's host slot before the call; it is released here, once.
 	let holdsSlot = true;
+	const slot: HostSlot = {
+		release(result) {
+			if (!holdsSlot) return;
+			holdsSlot = false;
+			deps.throttle.release(request.host, result);
+		},
+	};
 	let slotResult: ReleaseResult = 'cancelled';
 	try {
 		if (deps.pool.needsPreparation(session)) {
 			// The login's own requests go through the host throttle too: holding this slot while
 			// they wait for one could leave the host with every slot held by requests waiting on it.
-			deps.throttle.release(request.host, 'cancelled');
-			holdsSlot = false;
+			slot.release('cancelled');
 			try {
 				await deps.pool.prepare(session);
 			} catch (error) {
@@ -65,17 +76,17 @@ export async function processRequest(
 				complete({kind: 'release', requestId: request.id, retryAt: retryAtOf(error)});
 				return;
 			}
-			const slot = await acquireHostSlot(deps.throttle, request.host, SLOT_WAIT_MS);
-			if (!slot.ok) {
-				complete({kind: 'release', requestId: request.id, retryAt: deps.now() + slot.retryInMs});
+			const again = await acquireHostSlot(deps.throttle, request.host, SLOT_WAIT_MS);
+			if (!again.ok) {
+				complete({kind: 'release', requestId: request.id, retryAt: deps.now() + again.retryInMs});
 				return;
 			}
 			holdsSlot = true;
 		}
-		slotResult = await fetchAndHandle(deps, request, session, complete);
+		slotResult = await fetchAndHandle(deps, request, session, slot, complete);
 	} finally {
 		deps.pool.release(session);
-		if (holdsSlot) deps.throttle.release(request.host, slotResult);
+		slot.release(slotResult);
 	}
 }
 
@@ -83,6 +94,7 @@ async function fetchAndHandle(
 	deps: ProcessDeps,
 	request: StoredRequest,
 	session: Session,
+	slot: HostSlot,
 	complete: (completion: Completion) => void,
 ): Promise<ReleaseResult> {
 	const route = deps.routes.get(request.label ?? 'default');
@@ -167,7 +179,7 @@ async function fetchAndHandle(
 			}
 		}
 	}
-	return applyVerdict(deps, request, session, parts.generation, verdict, result?.status, complete);
+	return applyVerdict(deps, request, session, slot, parts.generation, verdict, result?.status, complete);
 }
 
 /**
@@ -195,6 +207,7 @@ async function applyVerdict(
 	deps: ProcessDeps,
 	request: StoredRequest,
 	session: Session,
+	slot: HostSlot,
 	generation: number,
 	verdict: Verdict,
 	status: number | undefined,
@@ -207,6 +220,9 @@ async function applyVerdict(
 			complete({kind: 'release', requestId: request.id, retryAt: now});
 			return 'ok';
 		case 'relogin': {
+			// Neutral for the host's adaptive rate: a logout says nothing about load. Released before
+			// the re-login, whose own requests need a slot of the host.
+			slot.release('error');
 			let started = false;
 			try {
 				started = (await deps.pool.relogin(session, generation, verdict.reason)) === 'started';
@@ -217,7 +233,6 @@ async function applyVerdict(
 			// request had already handled (or was handling) costs this request nothing.
 			deps.stats.relogin(request.host, verdict.cause, started);
 			complete({...retryFields(request), retryAt: deps.now(), reloginCount: request.reloginCount + (started ? 1 : 0), error: verdict.reason});
-			// Neutral for the host's adaptive rate: a logout says nothing about load.
 			return 'error';
 		}
 		case 'wait': {

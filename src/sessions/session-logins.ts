@@ -127,9 +127,9 @@ export class SessionLogins {
 			const rejected = this.#rejections.get(username);
 			if (rejected && rejected.count >= loginMaxAttempts) {
 				// The site said no to these credentials: another POST could lock the account.
-				const message = `login failed for account '${username}' (${rejected.count} definite rejection(s) this run, loginMaxAttempts ${loginMaxAttempts}; not tried again): ${rejected.reason}`;
-				await this.#options.disable(session, 'LOGIN_FAILED', message);
-				throw new CrawljarError('LOGIN_FAILED', `session ${session.id} disabled: ${message}`);
+				const reason = `not tried: the account was rejected ${rejected.count} time(s) this run (loginMaxAttempts ${loginMaxAttempts}): ${rejected.reason}`;
+				await this.#options.disable(session, 'LOGIN_FAILED', reason);
+				throw new CrawljarError('LOGIN_FAILED', `session ${session.id} disabled: ${reason}`);
 			}
 			if (rejected) await delay(loginRetryDelayMs * rejected.count);
 			const outcome = await this.#accountTurn(username, async () => {
@@ -159,8 +159,12 @@ export class SessionLogins {
 			if (code === 'LOGIN_FAILED' && !(outcome instanceof LoginUnavailable)) {
 				const count = (this.#rejections.get(username)?.count ?? 0) + 1;
 				this.#rejections.set(username, {count, reason: message});
-				if (count < loginMaxAttempts) log.warn(`session ${session.id}: ${message} (attempt ${count}/${loginMaxAttempts} for the account)`);
-				continue;
+				if (count < loginMaxAttempts) {
+					log.warn(`session ${session.id}: ${message} (attempt ${count}/${loginMaxAttempts} for the account)`);
+					continue;
+				}
+				await this.#options.disable(session, 'LOGIN_FAILED', message);
+				throw new CrawljarError('LOGIN_FAILED', `session ${session.id} disabled after ${count} failed login attempt(s): ${message}`, {cause: outcome});
 			}
 			// Not the credentials (plain http refused, a redirect loop, an endpoint that kept failing): this session stops.
 			const finalCode = code === 'ERR_INSECURE_CREDENTIALS' ? code : 'LOGIN_FAILED';
@@ -216,6 +220,7 @@ export class SessionLogins {
 			http: createSessionHttp(session, {baseUrl, fetchDefaults, allowInsecureLogin, send: this.#sender(session, counters)}),
 			baseUrl,
 			now: this.#options.now,
+			log: this.#options.log,
 		};
 	}
 

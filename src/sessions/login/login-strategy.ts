@@ -14,6 +14,8 @@ export interface LoginContext {
 	/** The crawler's first start URL: relative login URLs resolve against it. */
 	readonly baseUrl: string;
 	readonly now: () => number;
+	/** The crawl's log (warnings about the login's configuration). */
+	readonly log?: {info(message: string): void; warn(message: string): void};
 }
 
 export interface LoginStrategy {

@@ -6,7 +6,7 @@ import {CrawljarError} from '../../errors.js';
 import type {Account, Session} from '../session.js';
 import type {HttpResponse} from '../session-http.js';
 import {loginFailed, type LoginContext, type LoginStrategy} from './login-strategy.js';
-import {readPath, resolveExpiresAt} from './token-expiry.js';
+import {readPath, reconcileWithJwt, resolveExpiresAt} from './token-expiry.js';
 
 export interface TokenPaths {
 	/** Dot path of the access token in the JSON response, e.g. `data.access_token`. */
@@ -47,13 +47,15 @@ export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
 	const scheme = options.scheme ?? 'Bearer';
 	const skewMs = options.refreshSkewMs ?? 30_000;
 	const refresh = options.refresh;
+	// One warning per login step, not one per session or per refresh.
+	const expiry = {hasWarned: false};
 	return {
 		kind: 'token',
 		...(options.allowInsecureLogin === undefined ? {} : {allowInsecureLogin: options.allowInsecureLogin}),
 		async login(context) {
 			const response = await post(context, options.url, options.body({account: context.account}));
 			if (response.status >= 400) throw loginFailed(context.account, `${response.status} from ${pathOf(response.url)}`);
-			storeTokens(context, response, options, undefined, (reason) => loginFailed(context.account, reason));
+			storeTokens(context, response, options, undefined, (reason) => loginFailed(context.account, reason), expiry);
 		},
 		...(refresh
 			? {
@@ -69,7 +71,7 @@ export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
 							...pick('refreshToken', refresh.refreshToken ?? options.refreshToken),
 							...pick('expiresIn', refresh.expiresIn ?? options.expiresIn),
 						};
-						storeTokens(context, response, {...options, ...paths}, refreshToken, fail);
+						storeTokens(context, response, {...options, ...paths}, refreshToken, fail, expiry);
 					},
 				}
 			: {}),
@@ -99,6 +101,7 @@ function storeTokens(
 	options: TokenPaths & {readonly accessToken: string; readonly expiresInUnit?: 's' | 'ms'},
 	previousRefreshToken: string | undefined,
 	fail: (reason: string) => Error,
+	expiry: {hasWarned: boolean},
 ): void {
 	let body: unknown;
 	try {
@@ -114,11 +117,23 @@ function storeTokens(
 	const refreshToken = typeof rawRefresh === 'string' && rawRefresh !== '' ? rawRefresh : previousRefreshToken;
 	const now = context.now();
 	const rawExpiry = options.expiresIn === undefined ? undefined : readPath(body, options.expiresIn);
-	context.session.setToken({accessToken, refreshToken, expiresAt: resolveExpiresAt(rawExpiry, accessToken, now, options.expiresInUnit)}, now);
+	const read = resolveExpiresAt(rawExpiry, accessToken, now, options.expiresInUnit);
+	const {expiresAt, overridden} = reconcileWithJwt(read, accessToken, now);
+	if (overridden && !expiry.hasWarned) {
+		expiry.hasWarned = true;
+		context.log?.warn(
+			`token login: '${options.expiresIn}' gives a lifetime of ${formatMs(overridden.readMs)} but the access token's JWT exp says ${formatMs(overridden.jwtMs)}: using exp (check expiresInUnit: '${options.expiresInUnit ?? 's'}')`,
+		);
+	}
+	context.session.setToken({accessToken, refreshToken, expiresAt}, now);
 }
 
 function pick<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
 	return value === undefined ? {} : ({[key]: value} as Record<K, string>);
+}
+
+function formatMs(ms: number): string {
+	return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms)} ms`;
 }
 
 function pathOf(url: string): string {
