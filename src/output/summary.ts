@@ -94,13 +94,19 @@ function hostTable(hosts: Readonly<Record<string, HostSummary>>): string {
 
 function sessionTable(sessions: Readonly<Record<string, SessionSummary>>): string {
 	const rows = Object.entries(sessions).map(([session, stats]) => ({session, ...stats}));
+	// Refresh columns only for crawlers that refresh tokens: a form login never does.
+	const hasRefreshes = rows.some((row) => (row.refreshes ?? 0) + (row.refreshesAfterLogout ?? 0) > 0);
 	return formatTable(rows, [
 		{key: 'session', header: 'SESSION'},
 		{key: 'requests', header: 'REQUESTS', format: count},
 		{key: 'logins', header: 'LOGINS', format: count},
 		{key: 'relogins', header: 'RELOGINS', format: count},
-		{key: 'refreshes', header: 'REFRESHES', format: count},
-		{key: 'refreshesAfterLogout', header: 'REFRESHES AFTER 401', format: count},
+		...(hasRefreshes
+			? [
+					{key: 'refreshes' as const, header: 'REFRESHES', format: count},
+					{key: 'refreshesAfterLogout' as const, header: 'REFRESHES AFTER 401', format: count},
+				]
+			: []),
 		{key: 'status401', header: '401', format: count},
 	]);
 }
