@@ -9,7 +9,10 @@ export {formatTable} from './table.js';
 export type {TableColumn} from './table.js';
 
 export interface HostSummary {
+	/** Every request sent, login requests included. */
 	readonly requests: number;
+	/** Login, refresh and custom-login requests among `requests`. */
+	readonly loginRequests?: number;
 	readonly bytes: number;
 	/** Retries by cause: a status (`'429'`) or an error code (`'ERR_TIMEOUT'`). */
 	readonly retries: Readonly<Record<string, number>>;
@@ -80,9 +83,11 @@ const count = (value: unknown): string => (typeof value === 'number' ? formatCou
 
 function hostTable(hosts: Readonly<Record<string, HostSummary>>): string {
 	const rows = Object.entries(hosts).map(([host, stats]) => ({host, ...stats}));
+	const hasLogins = rows.some((row) => (row.loginRequests ?? 0) > 0);
 	return formatTable(rows, [
 		{key: 'host', header: 'HOST'},
 		{key: 'requests', header: 'REQUESTS', format: count},
+		...(hasLogins ? [{key: 'loginRequests' as const, header: 'LOGIN REQUESTS', format: count}] : []),
 		{key: 'bytes', header: 'BYTES', align: 'right', format: (value) => formatBytes(Number(value))},
 		{key: 'retries', header: 'RETRIES', format: (value) => retriesCell(value as HostSummary['retries'])},
 		{key: 'status401', header: '401', format: count},

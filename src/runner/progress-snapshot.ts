@@ -33,6 +33,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
 		const throttleStats = throttle.stats(host);
 		hosts[host] = {
 			requests: hostStats.requests,
+			...(hostStats.loginRequests > 0 ? {loginRequests: hostStats.loginRequests} : {}),
 			bytes: hostStats.bytes,
 			retries: hostStats.retries,
 			status401: hostStats.status401,

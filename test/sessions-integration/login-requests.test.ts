@@ -187,6 +187,7 @@ describe('login requests behind a rate limiter (2 req/s, 429 + Retry-After: 2)',
 			assert.equal(host.status429, site.limited.count, 'every 429 the server sent is in stats');
 			const loginRequests = site.limited.count + posts + (kind === 'form' ? site.logins.loginPages : 0);
 			assert.equal(host.requests, PAGES + loginRequests, 'stats count the login requests with the pages');
+			assert.equal(host.loginRequests, loginRequests, 'and apart, as login requests');
 			assert.ok(host.cooldownMs > 0, 'the 429s cooled the host for every worker');
 			assert.match(output, /login request to 127\.0\.0\.1:\d+: HTTP 429 \(rate limited\); waiting 2000 ms \(Retry-After\)/);
 			assert.doesNotMatch(output, /LOGIN_FAILED|NO_USABLE_SESSION|disabled/);
