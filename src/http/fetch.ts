@@ -100,16 +100,19 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 			const result: FetchResult = {url: current, status: response.statusCode, headers: response.headers, body: response.rawBody, redirects, deletedCookies, rejectedCookies};
 			return result;
 		}
+		// 303 always, and 301/302 after a POST, turn into a GET without a body (as browsers do).
+		const nextMethod = response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST') ? 'GET' : method;
+		// A hop is a loop only when the same request (method and URL) was already sent: a POST
+		// answered by a redirect to its own URL, followed as a GET, is Post/Redirect/Get.
 		visited.add(`${method} ${current}`);
-		if (visited.has(`${method} ${next}`)) {
+		if (visited.has(`${nextMethod} ${next}`)) {
 			throw new CrawljarError('ERR_REDIRECT_LOOP', `Redirect loop at ${redactUrl(next)} (from ${redactUrl(url)})`);
 		}
 		if (redirects.length >= maxRedirects) {
 			throw new CrawljarError('ERR_TOO_MANY_REDIRECTS', `More than ${maxRedirects} redirects from ${redactUrl(url)}`);
 		}
-		// 303 always, and 301/302 after a POST, turn into a GET without a body (as browsers do).
-		if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) {
-			method = 'GET';
+		if (nextMethod !== method) {
+			method = nextMethod;
 			body = undefined;
 		}
 		redirects.push(next);

@@ -9,7 +9,10 @@ export {formatTable} from './table.js';
 export type {TableColumn} from './table.js';
 
 export interface HostSummary {
+	/** Every request sent, login requests included. */
 	readonly requests: number;
+	/** Login, refresh and custom-login requests among `requests`. */
+	readonly loginRequests?: number;
 	readonly bytes: number;
 	/** Retries by cause: a status (`'429'`) or an error code (`'ERR_TIMEOUT'`). */
 	readonly retries: Readonly<Record<string, number>>;
@@ -23,8 +26,14 @@ export interface HostSummary {
 
 export interface SessionSummary {
 	readonly requests: number;
+	/** First logins this run (the session had no valid login). */
 	readonly logins: number;
+	/** Full logins again after a logout or a failed refresh. */
 	readonly relogins: number;
+	/** Token refreshes ahead of the expiry. */
+	readonly refreshes?: number;
+	/** Token refreshes after a 401 (instead of a re-login). */
+	readonly refreshesAfterLogout?: number;
 	readonly status401: number;
 }
 
@@ -80,9 +89,11 @@ const count = (value: unknown): string => (typeof value === 'number' ? formatCou
 
 function hostTable(hosts: Readonly<Record<string, HostSummary>>): string {
 	const rows = Object.entries(hosts).map(([host, stats]) => ({host, ...stats}));
+	const hasLogins = rows.some((row) => (row.loginRequests ?? 0) > 0);
 	return formatTable(rows, [
 		{key: 'host', header: 'HOST'},
 		{key: 'requests', header: 'REQUESTS', format: count},
+		...(hasLogins ? [{key: 'loginRequests' as const, header: 'LOGIN REQUESTS', format: count}] : []),
 		{key: 'bytes', header: 'BYTES', align: 'right', format: (value) => formatBytes(Number(value))},
 		{key: 'retries', header: 'RETRIES', format: (value) => retriesCell(value as HostSummary['retries'])},
 		{key: 'status401', header: '401', format: count},
@@ -94,11 +105,19 @@ function hostTable(hosts: Readonly<Record<string, HostSummary>>): string {
 
 function sessionTable(sessions: Readonly<Record<string, SessionSummary>>): string {
 	const rows = Object.entries(sessions).map(([session, stats]) => ({session, ...stats}));
+	// Refresh columns only for crawlers that refresh tokens: a form login never does.
+	const hasRefreshes = rows.some((row) => (row.refreshes ?? 0) + (row.refreshesAfterLogout ?? 0) > 0);
 	return formatTable(rows, [
 		{key: 'session', header: 'SESSION'},
 		{key: 'requests', header: 'REQUESTS', format: count},
 		{key: 'logins', header: 'LOGINS', format: count},
 		{key: 'relogins', header: 'RELOGINS', format: count},
+		...(hasRefreshes
+			? [
+					{key: 'refreshes' as const, header: 'REFRESHES', format: count},
+					{key: 'refreshesAfterLogout' as const, header: 'REFRESHES AFTER 401', format: count},
+				]
+			: []),
 		{key: 'status401', header: '401', format: count},
 	]);
 }

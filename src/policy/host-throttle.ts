@@ -84,6 +84,8 @@ export class HostThrottle {
 	readonly #rules: ReadonlyArray<{readonly test: (host: string) => boolean; readonly limits: HostLimits}>;
 	readonly #now: () => number;
 	readonly #hosts = new Map<string, HostEntry>();
+	/** One-shot callbacks run (synchronously) when a request to the host is released. */
+	readonly #releaseListeners = new Map<string, Array<() => void>>();
 
 	constructor(options: HostThrottleOptions = {}) {
 		const defaults = {maxConcurrency: DEFAULT_MAX_CONCURRENCY, ...definedFields(options.defaults)};
@@ -143,6 +145,21 @@ export class HostThrottle {
 			entry.tokens = Math.min(entry.tokens, 0);
 			entry.refilledAt = now;
 		}
+		const listeners = this.#releaseListeners.get(host);
+		if (listeners) {
+			this.#releaseListeners.delete(host);
+			for (const listener of listeners) listener();
+		}
+	}
+
+	/**
+	 * Calls `listener` once, synchronously, at the next release of a request to `host`: a waiter
+	 * (a login request, see host-slot.ts) can take the freed slot before the next dispatch does.
+	 */
+	onNextRelease(host: string, listener: () => void): void {
+		const listeners = this.#releaseListeners.get(host);
+		if (listeners) listeners.push(listener);
+		else this.#releaseListeners.set(host, [listener]);
 	}
 
 	/** Pauses the host until `untilMs` for every worker. Extends a cooldown, never shortens it. */

@@ -40,3 +40,11 @@ export interface AttemptCounters {
 	readonly reloginCount: number;
 	readonly rateLimitCount: number;
 }
+
+/** A thrown fetch error reduced to what the policy classifies on (its code and socket code). */
+export function outcomeErrorOf(error: unknown): OutcomeError {
+	const raw = error as {code?: unknown; networkCode?: unknown; name?: unknown} | undefined;
+	const code = typeof raw?.code === 'string' ? raw.code : typeof raw?.name === 'string' ? raw.name : 'ERR_UNKNOWN';
+	const networkCode = typeof raw?.networkCode === 'string' ? raw.networkCode : undefined;
+	return {code, ...(networkCode ? {networkCode} : {})};
+}

@@ -1,11 +1,13 @@
 // One request, start to finish: session ready → fetch → judge → handler → completion.
 // Every path ends in exactly one completion (or none, if the stop grace period ran out).
 import {describeError, isCrawljarError, redactUrl} from '../errors.js';
-import {fetchPage, networkCodeOf, type FetchOptions, type FetchResult} from '../http/fetch.js';
+import {fetchPage, type FetchOptions, type FetchResult} from '../http/fetch.js';
 import type {CrawlerDefinition, Logger, RequestInfo, RouteHandler} from '../job/types.js';
-import type {HostThrottle} from '../policy/host-throttle.js';
-import {judge, type Verdict} from '../policy/judge.js';
-import type {Outcome} from '../policy/outcome.js';
+import type {HostThrottle, ReleaseResult} from '../policy/host-throttle.js';
+import {acquireHostSlot} from '../policy/host-slot.js';
+import {isPermanentCode, judge, type Verdict} from '../policy/judge.js';
+import {outcomeErrorOf, type Outcome, type OutcomeError} from '../policy/outcome.js';
+import {markSessionValid, wasSessionValid} from '../policy/session-validity.js';
 import type {ResolvedRetryOptions} from '../policy/retry-options.js';
 import type {Session} from '../sessions/session.js';
 import type {SessionPool} from '../sessions/session-pool.js';
@@ -38,13 +40,13 @@ export interface ProcessDeps {
 	readonly seenKeys: SeenKeys;
 }
 
-/** The session generation (login) that some response has already accepted. */
-const validatedGeneration = new WeakMap<Session, number>();
+/** Longest wait for the host slot a request gave back while its session logged in; past it, the request goes back to the frontier. */
+const SLOT_WAIT_MS = 500;
 
-type Mutable<T> = {-readonly [K in keyof T]: T[K]};
-
-/** Errors a retry cannot fix. */
-const PERMANENT_HANDLER_CODES = new Set(['ERR_NOT_HTML', 'ERR_NOT_JSON']);
+/** This request's host slot: released once, by whichever comes first (a re-login, or the end). */
+interface HostSlot {
+	release(result: ReleaseResult): void;
+}
 
 export async function processRequest(
 	deps: ProcessDeps,
@@ -52,21 +54,40 @@ export async function processRequest(
 	session: Session,
 	complete: (completion: Completion) => void,
 ): Promise<void> {
-	let throttleResult: 'ok' | 'rate-limited' | 'error' | 'cancelled' = 'ok';
+	// The engine acquired this request's host slot before the call; it is released here, once.
+	let holdsSlot = true;
+	const slot: HostSlot = {
+		release(result) {
+			if (!holdsSlot) return;
+			holdsSlot = false;
+			deps.throttle.release(request.host, result);
+		},
+	};
+	let slotResult: ReleaseResult = 'cancelled';
 	try {
-		try {
-			await deps.pool.prepare(session);
-		} catch (error) {
-			// The pool disabled or is re-trying the session; the request waits for another one.
-			deps.log.warn(describeError(error).message);
-			throttleResult = 'cancelled';
-			complete({kind: 'release', requestId: request.id, retryAt: 0});
-			return;
+		if (deps.pool.needsPreparation(session)) {
+			// The login's own requests go through the host throttle too: holding this slot while
+			// they wait for one could leave the host with every slot held by requests waiting on it.
+			slot.release('cancelled');
+			try {
+				await deps.pool.prepare(session);
+			} catch (error) {
+				// The pool disabled the session, or its login was deferred: the request waits for another turn.
+				deps.log.warn(describeError(error).message);
+				complete({kind: 'release', requestId: request.id, retryAt: retryAtOf(error)});
+				return;
+			}
+			const again = await acquireHostSlot(deps.throttle, request.host, SLOT_WAIT_MS);
+			if (!again.ok) {
+				complete({kind: 'release', requestId: request.id, retryAt: deps.now() + again.retryInMs});
+				return;
+			}
+			holdsSlot = true;
 		}
-		throttleResult = await fetchAndHandle(deps, request, session, complete);
+		slotResult = await fetchAndHandle(deps, request, session, slot, complete);
 	} finally {
 		deps.pool.release(session);
-		deps.throttle.release(request.host, throttleResult);
+		slot.release(slotResult);
 	}
 }
 
@@ -74,8 +95,9 @@ async function fetchAndHandle(
 	deps: ProcessDeps,
 	request: StoredRequest,
 	session: Session,
+	slot: HostSlot,
 	complete: (completion: Completion) => void,
-): Promise<'ok' | 'rate-limited' | 'error'> {
+): Promise<ReleaseResult> {
 	const route = deps.routes.get(request.label ?? 'default');
 	const retry = route?.retry ?? deps.defaultRetry;
 	const parts = deps.pool.requestParts(session);
@@ -106,41 +128,40 @@ async function fetchAndHandle(
 		fetchError = error;
 	}
 
-	const outcome: Mutable<Outcome> = {
-		url: request.url,
-		redirects: [],
-		hasSession: deps.hasLogin,
-		// A 403 means "logged out" only on a session that has already been let in since its login.
-		sessionWasValid: deps.hasLogin && validatedGeneration.get(session) === parts.generation,
-	};
+	// A 403 means "logged out" only on a session that has already been let in since its login.
+	const sessionWasValid = deps.hasLogin && wasSessionValid(session, parts.generation);
 	let parsed: ParsedBody | undefined;
 	if (result) {
 		deps.stats.response(request.host, result.status, result.body.length);
 		await deps.pool.afterResponse(session, {setCookie: result.headers['set-cookie'] !== undefined, status: result.status});
 		parsed = new ParsedBody(result, request.url);
-		Object.assign(outcome, {
-			status: result.status,
-			headers: result.headers,
-			url: result.url,
-			redirects: result.redirects,
-			loginUrl: deps.loginUrl,
-			deletedAuthCookie: deps.hasLogin && session.lostAuthCookie(result.deletedCookies, deps.definition.sessions?.authCookies),
-			// Only awaited when the definition has the predicate: each await is a turn of the microtask queue.
-			isLoggedOutPage: deps.definition.loggedOut ? await checkPage(deps, 'loggedOut', info, parsed) : false,
-			isRateLimitedPage: deps.definition.rateLimited ? await checkPage(deps, 'rateLimited', info, parsed) : false,
-		});
 	} else {
 		deps.stats.networkError(request.host);
-		const {code} = describeError(fetchError);
-		const networkCode = networkCodeOf(fetchError);
-		outcome.error = {code, ...(networkCode ? {networkCode} : {})};
 	}
+	// The raw facts, gathered once; judge() alone turns them into a decision.
+	const outcome: Outcome =
+		result && parsed
+			? {
+					url: result.url,
+					status: result.status,
+					headers: result.headers,
+					redirects: result.redirects,
+					...(deps.loginUrl === undefined ? {} : {loginUrl: deps.loginUrl}),
+					hasSession: deps.hasLogin,
+					sessionWasValid,
+					deletedAuthCookie: deps.hasLogin && session.lostAuthCookie(result.deletedCookies, deps.definition.sessions?.authCookies),
+					// Only awaited when the definition has the predicate: each await is a turn of the microtask queue.
+					isLoggedOutPage: deps.definition.loggedOut ? await checkPage(deps, 'loggedOut', info, parsed) : false,
+					isRateLimitedPage: deps.definition.rateLimited ? await checkPage(deps, 'rateLimited', info, parsed) : false,
+				}
+			: {url: request.url, redirects: [], hasSession: deps.hasLogin, sessionWasValid, error: outcomeErrorOf(fetchError)};
 
 	let verdict = judge(outcome, counters(request), retry);
-	if (verdict.kind === 'done') validatedGeneration.set(session, parts.generation);
+	if (verdict.kind === 'done') markSessionValid(session, parts.generation);
 	if (verdict.kind === 'done' && parsed) {
 		if (!route) {
-			verdict = {kind: 'fail', code: 'ERR_HANDLER', reason: `no route for label '${request.label}'`, retryable: false};
+			const noRoute: Outcome = {...outcome, error: {code: 'ERR_NO_ROUTE', retryable: false}};
+			verdict = withDetail(judge(noRoute, counters(request), retry), `no route for label '${request.label}'`);
 		} else {
 			const {context, buffers} = createHandlerContext(info, parsed, deps.hasLogin ? session : undefined, deps.log, {
 				maxDepth: deps.definition.maxDepth,
@@ -154,27 +175,46 @@ async function fetchAndHandle(
 				complete({kind: 'done', requestId: request.id, items: buffers.items, itemsJson: buffers.itemsJson, enqueued, status: result?.status});
 				return 'ok';
 			} catch (error) {
-				const {code, message} = describeError(error);
-				const isRetryable = (error as {retryable?: unknown}).retryable !== false && !PERMANENT_HANDLER_CODES.has(code);
-				outcome.error = {code: isCrawljarError(error) ? code : 'ERR_HANDLER', retryable: isRetryable};
-				verdict = judge(outcome, counters(request), retry);
+				const handled: Outcome = {...outcome, error: handlerErrorOf(error)};
 				// The handler's own message is what a user needs in `crawljar failed`; it is their text.
-				if (verdict.kind !== 'done') verdict = {...verdict, reason: `${verdict.reason}; handler error: ${message.slice(0, 300)}`} as Verdict;
+				verdict = withDetail(judge(handled, counters(request), retry), `handler error: ${describeError(error).message.slice(0, 300)}`);
 			}
 		}
 	}
-	return applyVerdict(deps, request, session, parts.generation, verdict, result?.status, complete);
+	return applyVerdict(deps, request, session, slot, parts.generation, verdict, result?.status, complete);
+}
+
+/**
+ * A handler error for the policy: its own code when it is a CrawljarError (ERR_NOT_HTML…),
+ * else ERR_HANDLER; `retryable` only when the handler said so (NonRetryableError, `retryable`).
+ */
+function handlerErrorOf(error: unknown): OutcomeError {
+	const {code} = describeError(error);
+	const own = (error as {retryable?: unknown} | undefined)?.retryable;
+	const isPermanent = own === false || isPermanentCode(code);
+	// A handler error is retried unless it is permanent: even under a network-looking code.
+	return {code: isCrawljarError(error) ? code : 'ERR_HANDLER', retryable: !isPermanent};
+}
+
+function withDetail(verdict: Verdict, detail: string): Verdict {
+	return verdict.kind === 'done' ? verdict : {...verdict, reason: `${verdict.reason}; ${detail}`};
+}
+
+function retryAtOf(error: unknown): number {
+	const retryAt = (error as {retryAt?: unknown} | undefined)?.retryAt;
+	return typeof retryAt === 'number' && Number.isFinite(retryAt) ? retryAt : 0;
 }
 
 async function applyVerdict(
 	deps: ProcessDeps,
 	request: StoredRequest,
 	session: Session,
+	slot: HostSlot,
 	generation: number,
 	verdict: Verdict,
 	status: number | undefined,
 	complete: (completion: Completion) => void,
-): Promise<'ok' | 'rate-limited' | 'error'> {
+): Promise<ReleaseResult> {
 	const now = deps.now();
 	switch (verdict.kind) {
 		case 'done':
@@ -182,32 +222,32 @@ async function applyVerdict(
 			complete({kind: 'release', requestId: request.id, retryAt: now});
 			return 'ok';
 		case 'relogin': {
-			deps.stats.retry(request.host, 'relogin');
+			// Neutral for the host's adaptive rate: a logout says nothing about load. Released before
+			// the re-login, whose own requests need a slot of the host.
+			slot.release('error');
+			let started = false;
 			try {
-				await deps.pool.relogin(session, generation, verdict.reason);
+				started = (await deps.pool.relogin(session, generation, verdict.reason)) === 'started';
 			} catch (error) {
 				deps.log.warn(describeError(error).message);
 			}
-			complete({...retryFields(request), retryAt: deps.now(), reloginCount: request.reloginCount + 1, error: verdict.reason});
-			// Neutral for the host's adaptive rate: a logout says nothing about load.
+			// Charged only when this request's logout started the re-login: one that another
+			// request had already handled (or was handling) costs this request nothing.
+			deps.stats.relogin(request.host, verdict.cause, started);
+			complete({...retryFields(request), retryAt: deps.now(), reloginCount: request.reloginCount + (started ? 1 : 0), error: verdict.reason});
 			return 'error';
 		}
-		case 'rate-limited': {
-			deps.stats.retry(request.host, 'rate-limited');
+		case 'wait': {
+			deps.stats.wait(request.host, verdict.cause, verdict.counter);
 			if (verdict.hostCooldownMs > 0) deps.onHostCooldown(request.host, now + verdict.hostCooldownMs);
 			if (verdict.deferred) {
 				deps.log.warn(
 					`${request.host} asked to wait ${Math.round(verdict.delayMs / 1000)}s (over maxRetryAfter): ${redactUrl(request.url)} is deferred; the run goes on with other hosts`,
 				);
 			}
-			complete({...retryFields(request), retryAt: now + verdict.delayMs, rateLimitCount: request.rateLimitCount + 1, error: verdict.reason});
-			return 'rate-limited';
+			complete({...retryFields(request), retryAt: now + verdict.delayMs, [verdict.counter]: request[verdict.counter] + 1, error: verdict.reason});
+			return verdict.counter === 'rateLimitCount' ? 'rate-limited' : 'error';
 		}
-		case 'retry':
-			deps.stats.retry(request.host, verdict.reason.split(/[;:]/)[0] ?? 'retry');
-			if (verdict.hostCooldownMs > 0) deps.onHostCooldown(request.host, now + verdict.hostCooldownMs);
-			complete({...retryFields(request), retryAt: now + verdict.delayMs, retryCount: request.retryCount + 1, error: verdict.reason});
-			return 'error';
 		case 'fail':
 			deps.onFailed(verdict.code, request.url);
 			deps.log.warn(`failed ${redactUrl(request.url)}: ${verdict.code}: ${verdict.reason}`);
@@ -219,7 +259,7 @@ async function applyVerdict(
 				errorCode: verdict.code,
 				error: verdict.reason,
 			});
-			return verdict.code === 'ERR_RATE_LIMITED' ? 'rate-limited' : 'error';
+			return verdict.exhausted === 'rateLimitCount' ? 'rate-limited' : 'error';
 	}
 }
 
@@ -249,7 +289,8 @@ async function checkPage(
 	parsed: ParsedBody,
 ): Promise<boolean> {
 	const predicate = deps.definition[name];
-	if (!predicate || parsed.result.status >= 300 || (name === 'loggedOut' && !deps.hasLogin)) return false;
+	// Without a login too: a logged-out page is then a failure (ERR_LOGGED_OUT), never a result.
+	if (!predicate || parsed.result.status >= 300) return false;
 	try {
 		const context = {
 			request,

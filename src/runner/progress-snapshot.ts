@@ -38,6 +38,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
 		const throttleStats = throttle.stats(host);
 		hosts[host] = {
 			requests: hostStats.requests,
+			...(hostStats.loginRequests > 0 ? {loginRequests: hostStats.loginRequests} : {}),
 			bytes: hostStats.bytes,
 			retries: hostStats.retries,
 			status401: hostStats.status401,
@@ -50,14 +51,18 @@ export function buildSummary(input: SummaryInput): RunSummary {
 	// The anonymous session of a crawler without login is an implementation detail: not shown.
 	for (const session of input.pool.list().filter((entry) => entry.id !== 'anonymous')) {
 		const before = input.sessionsAtStart.find((entry) => entry.id === session.id);
-		const logins = session.logins - (before?.logins ?? 0);
-		// A session that started this run logged out owed one login; the rest were re-logins.
-		const owedLogin = before === undefined || before.state !== 'ready' ? 1 : 0;
+		// This run's counts: what the session had when the run started is not this run's.
+		const since = (pick: (entry: typeof session) => number) => pick(session) - (before ? pick(before) : 0);
+		const relogins = since((entry) => entry.relogins);
+		const refreshes = since((entry) => entry.refreshes);
+		const refreshesAfterLogout = since((entry) => entry.refreshesAfterLogout);
 		sessions[session.id] = {
-			requests: session.requests - (before?.requests ?? 0),
-			logins,
-			relogins: Math.max(0, logins - owedLogin),
-			status401: session.unauthorized - (before?.unauthorized ?? 0),
+			requests: since((entry) => entry.requests),
+			logins: since((entry) => entry.logins) - relogins,
+			relogins,
+			refreshes: refreshes - refreshesAfterLogout,
+			refreshesAfterLogout,
+			status401: since((entry) => entry.unauthorized),
 		};
 	}
 	const requestsSent = earlier.requestsSent + stats.requestsSent;

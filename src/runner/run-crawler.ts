@@ -69,19 +69,6 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		const errors = new ErrorTally();
 		const login = definition.login ? toLoginStrategy(definition.login) : undefined;
 		const firstUrl = typeof definition.startUrls[0] === 'string' ? definition.startUrls[0] : definition.startUrls[0]!.url;
-		const pool = new SessionPool({
-			accounts: definition.accounts ?? [],
-			...(login ? {login} : {}),
-			...definition.sessions,
-			baseUrl: firstUrl,
-			fetchDefaults: fetchDefaults(definition),
-			allowInsecureLogin: definition.allowInsecureLogin ?? DEFINITION_DEFAULTS.allowInsecureLogin,
-			store,
-			key: options.secretKey ?? sessionKey(storageDir, log),
-			log,
-		});
-		await pool.init();
-		const sessionsAtStart = pool.list();
 		const throttle = new HostThrottle({
 			defaults: {
 				maxConcurrency: definition.hosts?.maxConcurrency ?? HOST_DEFAULTS.maxConcurrency,
@@ -93,6 +80,27 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		if (savedHosts) throttle.restore(JSON.parse(savedHosts));
 
 		const defaultRetry = resolveRetryOptions(definition.retry ?? {});
+		const onHostCooldown = (host: string, untilMs: number): void => {
+			throttle.cooldown(host, untilMs);
+			store.setMeta('hosts', JSON.stringify(throttle.snapshot())).catch((error: unknown) => {
+				log.warn(`could not persist host cooldowns: ${describeError(error).message}`);
+			});
+		};
+		const pool = new SessionPool({
+			accounts: definition.accounts ?? [],
+			...(login ? {login} : {}),
+			...definition.sessions,
+			baseUrl: firstUrl,
+			fetchDefaults: fetchDefaults(definition),
+			allowInsecureLogin: definition.allowInsecureLogin ?? DEFINITION_DEFAULTS.allowInsecureLogin,
+			store,
+			key: options.secretKey ?? sessionKey(storageDir, log),
+			log,
+			// Login requests are requests: the same throttle, retry policy, cooldowns and stats.
+			traffic: {throttle, retry: defaultRetry, onHostCooldown, stats},
+		});
+		await pool.init();
+		const sessionsAtStart = pool.list();
 		const loginUrl = login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined;
 		const engine = new Engine(
 			{
@@ -110,12 +118,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				stats,
 				now,
 				defaultRetry,
-				onHostCooldown: (host, untilMs) => {
-					throttle.cooldown(host, untilMs);
-					store.setMeta('hosts', JSON.stringify(throttle.snapshot())).catch((error: unknown) => {
-						log.warn(`could not persist host cooldowns: ${describeError(error).message}`);
-					});
-				},
+				onHostCooldown,
 				onFailed: (code, url) => errors.add(code, url),
 				seenKeys: new SeenKeys(),
 			},

@@ -3,7 +3,7 @@
 // and the session's extra headers. Credentials in a body never go over plain http to a remote host.
 import {load, type CheerioAPI} from 'cheerio';
 import {CrawljarError, redactUrl} from '../errors.js';
-import {fetchPage, type FetchOptions} from '../http/fetch.js';
+import {fetchPage, type FetchOptions, type FetchResult} from '../http/fetch.js';
 import type {Session} from './session.js';
 
 /** The fetch settings the crawler applies to every request (login requests included). */
@@ -41,6 +41,12 @@ export interface SessionHttp {
 	request(method: string, url: string, options?: HttpPostOptions): Promise<HttpResponse>;
 }
 
+/**
+ * Sends one login request: the pool passes one that takes a host-throttle slot around `send`
+ * and judges the outcome (session-logins.ts); it may throw to make the login wait and go again.
+ */
+export type LoginRequestSender = (url: string, method: string, send: () => Promise<FetchResult>) => Promise<FetchResult>;
+
 export interface SessionHttpOptions {
 	/** Relative URLs resolve against it (the crawler's first start URL). */
 	readonly baseUrl: string;
@@ -49,6 +55,8 @@ export interface SessionHttpOptions {
 	readonly credentialHeaders?: Readonly<Record<string, string>>;
 	/** Allow a request body over plain http to a non-loopback host. @default false */
 	readonly allowInsecureLogin?: boolean;
+	/** @default sends at once, unthrottled and unjudged */
+	readonly send?: LoginRequestSender;
 }
 
 export function createSessionHttp(session: Session, options: SessionHttpOptions): SessionHttp {
@@ -59,15 +67,17 @@ export function createSessionHttp(session: Session, options: SessionHttpOptions)
 		const headers: Record<string, string> = {...options.fetchDefaults.headers, ...session.headers};
 		if (contentType) headers['content-type'] = contentType;
 		Object.assign(headers, lowerKeys(init.headers ?? {}));
-		const result = await fetchPage(target, {
-			...options.fetchDefaults,
-			method,
-			headers,
-			...(options.credentialHeaders ? {credentialHeaders: options.credentialHeaders} : {}),
-			...(body === undefined ? {} : {body}),
-			jar: session.jar,
-			sessionToken: session.sessionToken,
-		});
+		const send = () =>
+			fetchPage(target, {
+				...options.fetchDefaults,
+				method,
+				headers,
+				...(options.credentialHeaders ? {credentialHeaders: options.credentialHeaders} : {}),
+				...(body === undefined ? {} : {body}),
+				jar: session.jar,
+				sessionToken: session.sessionToken,
+			});
+		const result = options.send ? await options.send(target, method.toUpperCase(), send) : await send();
 		return toHttpResponse(result.status, result.url, result.headers, result.redirects, result.body.toString('utf8'));
 	};
 	return {

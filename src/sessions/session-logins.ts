@@ -1,23 +1,51 @@
 // Logins and token refreshes for the pool: one promise per session that every waiter shares
-// (single-flight), at most `loginConcurrency` at once across the pool, retried up to
-// `loginMaxAttempts` times before the session is disabled.
+// (single-flight), at most `loginConcurrency` at once across the pool.
+//
+// Login requests are requests (issue 9 item 1): each one takes a slot of the host throttle and
+// its outcome is judged by policy/judge.ts like any page. A 429 (or a Retry-After) cools the host
+// for every worker and the login goes again after the wait; 5xx and network errors back off
+// (bounded by the retry options). Neither counts as a failed attempt. Only a definite rejection
+// (LOGIN_FAILED from the login step: the form came back, a 4xx from the token endpoint, the
+// success check or the custom function said no) counts, per ACCOUNT: with the same credentials
+// it is not posted again by this run's other sessions of the account either (sites lock
+// accounts after a few bad passwords); `loginMaxAttempts` allows more.
 import {setTimeout as delay} from 'node:timers/promises';
 import PQueue from 'p-queue';
-import {CrawljarError, describeError} from '../errors.js';
+import {CrawljarError, describeError, redactUrl} from '../errors.js';
+import type {FetchResult} from '../http/fetch.js';
+import {acquireHostSlot, type HostGate} from '../policy/host-slot.js';
+import type {HostThrottle, ReleaseResult} from '../policy/host-throttle.js';
+import {judge, type Verdict} from '../policy/judge.js';
+import {outcomeErrorOf, type Outcome} from '../policy/outcome.js';
+import {DEFAULT_RETRY_OPTIONS, type ResolvedRetryOptions} from '../policy/retry-options.js';
+import {LoginDeferred, LoginRequestWait, LoginUnavailable} from './login/login-errors.js';
 import type {LoginContext, LoginStrategy} from './login/login-strategy.js';
 import type {Session} from './session.js';
-import {createSessionHttp, type FetchDefaults} from './session-http.js';
+import {createSessionHttp, type FetchDefaults, type LoginRequestSender} from './session-http.js';
 
 export type LoginKind = 'login' | 'refresh' | 'relogin';
+
+/** How login requests meet the rest of the crawl: the run's host throttle, retry policy and stats. */
+export interface LoginTraffic {
+	readonly throttle: HostGate & Pick<HostThrottle, 'release'>;
+	/** The crawl's retry options (the definition's `retry`). @default DEFAULT_RETRY_OPTIONS */
+	readonly retry?: ResolvedRetryOptions;
+	/** A host asked to be left alone (a 429 on a login): pause it for every worker, persisted. */
+	readonly onHostCooldown: (host: string, untilMs: number) => void;
+	readonly stats?: {loginRequest(host: string, status: number | undefined, bytes: number): void};
+	readonly random?: () => number;
+}
 
 export interface SessionLoginsOptions {
 	readonly login: LoginStrategy;
 	readonly loginConcurrency: number;
+	/** Definite rejections per account before its sessions are disabled. */
 	readonly loginMaxAttempts: number;
 	readonly loginRetryDelayMs: number;
 	readonly baseUrl: string;
 	readonly fetchDefaults: FetchDefaults;
 	readonly allowInsecureLogin: boolean;
+	readonly traffic?: LoginTraffic;
 	readonly now: () => number;
 	readonly log: {info(message: string): void; warn(message: string): void};
 	/** Persists the session; awaited before a login or refresh counts as done. */
@@ -25,10 +53,22 @@ export interface SessionLoginsOptions {
 	readonly disable: (session: Session, code: string, reason: string) => Promise<void>;
 }
 
+interface FlightCounters {
+	retryCount: number;
+	reloginCount: number;
+	rateLimitCount: number;
+}
+
 export class SessionLogins {
 	readonly #options: SessionLoginsOptions;
 	readonly #slots: PQueue;
 	readonly #flights = new Map<Session, Promise<void>>();
+	/** Definite rejections by account this run, and the last reason. */
+	readonly #rejections = new Map<string, {count: number; reason: string}>();
+	/** Accounts let in at least once this run: their sessions log in side by side. */
+	readonly #acceptedAccounts = new Set<string>();
+	/** Until an account is accepted, its sessions log in one at a time (one POST of a bad password). */
+	readonly #accountTurns = new Map<string, Promise<void>>();
 
 	constructor(options: SessionLoginsOptions) {
 		this.#options = options;
@@ -54,62 +94,183 @@ export class SessionLogins {
 
 	async #authenticate(session: Session, kind: LoginKind): Promise<void> {
 		const {login, log, save} = this.#options;
+		const stateBefore = session.state;
 		session.state = 'logging-in';
-		const context = this.#context(session);
-		if (kind !== 'login' && login.refresh && session.tokens?.refreshToken) {
-			try {
-				await this.#slots.add(() => login.refresh!(context));
-				session.markRefreshed();
-				// Saved before anyone uses the new tokens: a rotated refresh token must survive a kill -9.
-				await save(session);
-				return;
-			} catch (error) {
-				log.warn(`session ${session.id}: ${describeError(error).message}; logging in again`);
-			}
-		}
-		await this.#loginWithRetries(session, context);
-	}
-
-	async #loginWithRetries(session: Session, context: LoginContext): Promise<void> {
-		const {login, log, save, loginMaxAttempts, loginRetryDelayMs, now} = this.#options;
-		let lastError: unknown;
-		let attempt = 0;
-		while (attempt < loginMaxAttempts) {
-			attempt++;
-			// Start clean: a stale login cookie or token must not ride along with the new login.
-			session.resetAuth();
-			try {
-				await this.#slots.add(() => login.login(context));
-				session.markLoggedIn(now());
-				await save(session);
-				log.info(`session ${session.id}: logged in`);
-				return;
-			} catch (error) {
-				lastError = error;
-				session.stats.loginFailures++;
-				// No retry can make plain http safe.
-				if ((error as {code?: unknown}).code === 'ERR_INSECURE_CREDENTIALS') break;
-				if (attempt < loginMaxAttempts) {
-					log.warn(`session ${session.id}: ${describeError(error).message} (attempt ${attempt}/${loginMaxAttempts})`);
-					await delay(loginRetryDelayMs * attempt);
+		const counters: FlightCounters = {retryCount: 0, reloginCount: 0, rateLimitCount: 0};
+		const context = this.#context(session, counters);
+		try {
+			if (kind !== 'login' && login.refresh && session.tokens?.refreshToken) {
+				try {
+					await this.#withWaits(session, counters, () => this.#slots.add(() => login.refresh!(context)));
+					session.markRefreshed(kind === 'relogin');
+					// Saved before anyone uses the new tokens: a rotated refresh token must survive a kill -9.
+					await save(session);
+					log.info(`session ${session.id}: token refreshed (${kind === 'relogin' ? 'after a logout' : 'early, before it expired'})`);
+					return;
+				} catch (error) {
+					if (error instanceof LoginDeferred) throw error;
+					log.warn(`session ${session.id}: ${describeError(error).message}; logging in again`);
 				}
 			}
+			await this.#loginAsAccount(session, context, counters, kind !== 'login' || stateBefore === 'ready');
+		} catch (error) {
+			// Deferred: not the session's fault. It keeps its state and logs in on a later turn.
+			if (error instanceof LoginDeferred && session.state === 'logging-in') session.state = stateBefore === 'ready' ? 'ready' : 'new';
+			throw error;
 		}
-		const {code, message} = describeError(lastError);
-		const finalCode = code === 'ERR_INSECURE_CREDENTIALS' ? code : 'LOGIN_FAILED';
-		await this.#options.disable(session, finalCode, message);
-		throw new CrawljarError(finalCode, `session ${session.id} disabled after ${attempt} failed login attempt(s): ${message}`, {cause: lastError});
 	}
 
-	#context(session: Session): LoginContext {
+	async #loginAsAccount(session: Session, context: LoginContext, counters: FlightCounters, isRelogin: boolean): Promise<void> {
+		const {login, log, save, loginMaxAttempts, loginRetryDelayMs, now} = this.#options;
+		const username = session.username;
+		for (;;) {
+			const rejected = this.#rejections.get(username);
+			if (rejected && rejected.count >= loginMaxAttempts) {
+				// The site said no to these credentials: another POST could lock the account.
+				const reason = `not tried: the account was rejected ${rejected.count} time(s) this run (loginMaxAttempts ${loginMaxAttempts}): ${rejected.reason}`;
+				await this.#options.disable(session, 'LOGIN_FAILED', reason);
+				throw new CrawljarError('LOGIN_FAILED', `session ${session.id} disabled: ${reason}`);
+			}
+			if (rejected) await delay(loginRetryDelayMs * rejected.count);
+			const outcome = await this.#accountTurn(username, async () => {
+				// Another session of the account may have been rejected while this one waited its turn.
+				const latest = this.#rejections.get(username);
+				if (latest && latest.count >= loginMaxAttempts) return 'rejected' as const;
+				// Start clean: a stale login cookie or token must not ride along with the new login.
+				session.resetAuth();
+				try {
+					await this.#withWaits(session, counters, () => this.#slots.add(() => login.login(context)));
+					return 'ok' as const;
+				} catch (error) {
+					if (error instanceof LoginDeferred) throw error;
+					session.stats.loginFailures++;
+					return error;
+				}
+			});
+			if (outcome === 'ok') {
+				this.#acceptedAccounts.add(username);
+				session.markLoggedIn(now(), isRelogin);
+				await save(session);
+				log.info(`session ${session.id}: ${isRelogin ? 'logged in again' : 'logged in'}`);
+				return;
+			}
+			if (outcome === 'rejected') continue;
+			const {code, message} = describeError(outcome);
+			if (code === 'LOGIN_FAILED' && !(outcome instanceof LoginUnavailable)) {
+				const count = (this.#rejections.get(username)?.count ?? 0) + 1;
+				this.#rejections.set(username, {count, reason: message});
+				if (count < loginMaxAttempts) {
+					log.warn(`session ${session.id}: ${message} (attempt ${count}/${loginMaxAttempts} for the account)`);
+					continue;
+				}
+				await this.#options.disable(session, 'LOGIN_FAILED', message);
+				throw new CrawljarError('LOGIN_FAILED', `session ${session.id} disabled after ${count} failed login attempt(s): ${message}`, {cause: outcome});
+			}
+			// Not the credentials (plain http refused, a redirect loop, an endpoint that kept failing): this session stops.
+			const finalCode = code === 'ERR_INSECURE_CREDENTIALS' ? code : 'LOGIN_FAILED';
+			await this.#options.disable(session, finalCode, message);
+			throw new CrawljarError(finalCode, `session ${session.id} disabled after a failed login: ${message}`, {cause: outcome});
+		}
+	}
+
+	/** Runs `step` (a login or refresh), sending it again after each wait the policy asked for. */
+	async #withWaits(session: Session, counters: FlightCounters, step: () => Promise<void>): Promise<void> {
+		const {traffic, log, now} = this.#options;
+		for (;;) {
+			try {
+				await step();
+				return;
+			} catch (error) {
+				if (!(error instanceof LoginRequestWait)) throw error;
+				const {verdict, host} = error;
+				counters[verdict.counter]++;
+				if (verdict.hostCooldownMs > 0) traffic?.onHostCooldown(host, now() + verdict.hostCooldownMs);
+				if (verdict.deferred) {
+					throw new LoginDeferred(`session ${session.id}: login deferred: ${host} asked to wait ${Math.round(verdict.delayMs / 1000)}s (over maxRetryAfter)`, now() + verdict.delayMs);
+				}
+				log.warn(`session ${session.id}: login request to ${host}: ${verdict.reason}; the login goes again then`);
+				await delay(verdict.delayMs);
+			}
+		}
+	}
+
+	/** One login at a time per account until the account has been let in once this run. */
+	async #accountTurn<T>(username: string, turn: () => Promise<T>): Promise<T> {
+		if (this.#acceptedAccounts.has(username)) return turn();
+		const previous = this.#accountTurns.get(username) ?? Promise.resolve();
+		let done!: () => void;
+		const mine = new Promise<void>((resolve) => (done = resolve));
+		const chained = previous.then(() => mine);
+		this.#accountTurns.set(username, chained);
+		await previous;
+		try {
+			return await turn();
+		} finally {
+			done();
+			if (this.#accountTurns.get(username) === chained) this.#accountTurns.delete(username);
+		}
+	}
+
+	#context(session: Session, counters: FlightCounters): LoginContext {
 		const {baseUrl, fetchDefaults, login} = this.#options;
 		const allowInsecureLogin = this.#options.allowInsecureLogin || (login.allowInsecureLogin ?? false);
 		return {
 			session,
 			account: session.account,
-			http: createSessionHttp(session, {baseUrl, fetchDefaults, allowInsecureLogin}),
+			http: createSessionHttp(session, {baseUrl, fetchDefaults, allowInsecureLogin, send: this.#sender(session, counters)}),
 			baseUrl,
 			now: this.#options.now,
+			log: this.#options.log,
 		};
 	}
+
+	/**
+	 * Sends one login request like the runner sends a page: a host slot acquired before and
+	 * released after, here; the outcome judged; a wait thrown as LoginRequestWait for #withWaits.
+	 */
+	#sender(session: Session, counters: FlightCounters): LoginRequestSender {
+		const {traffic, now} = this.#options;
+		const retry = traffic?.retry ?? DEFAULT_RETRY_OPTIONS;
+		return async (url, method, send) => {
+			const host = new URL(url).host;
+			if (traffic) {
+				const slot = await acquireHostSlot(traffic.throttle, host, retry.maxRetryAfterMs);
+				if (!slot.ok) {
+					throw new LoginDeferred(`session ${session.id}: login deferred: ${host} is cooling down for ${Math.round(slot.retryInMs / 1000)}s`, now() + slot.retryInMs);
+				}
+			}
+			let result: FetchResult | undefined;
+			let fetchError: unknown;
+			let release: ReleaseResult = 'error';
+			try {
+				try {
+					result = await send();
+				} catch (error) {
+					fetchError = error;
+				}
+				traffic?.stats?.loginRequest(host, result?.status, result?.body.length ?? 0);
+				// A login request has no session to re-log-in: a 401/403 is an answer for the login step.
+				const outcome: Outcome = result
+					? {url: result.url, status: result.status, headers: result.headers, redirects: result.redirects, hasSession: false}
+					: {url, redirects: [], hasSession: false, error: outcomeErrorOf(fetchError)};
+				const verdict = judge(outcome, counters, retry, traffic?.random ?? Math.random, now());
+				release = releaseResultOf(verdict);
+				if (verdict.kind === 'wait') throw new LoginRequestWait(host, verdict);
+				if (verdict.kind === 'fail' && verdict.exhausted) {
+					throw new LoginUnavailable('LOGIN_FAILED', `login for account '${session.username}': ${method} ${redactUrl(url)}: ${verdict.reason}`);
+				}
+				if (!result) throw fetchError;
+				return result;
+			} finally {
+				traffic?.throttle.release(host, release);
+			}
+		};
+	}
+}
+
+function releaseResultOf(verdict: Verdict): ReleaseResult {
+	if (verdict.kind === 'done') return 'ok';
+	if (verdict.kind === 'wait' && verdict.counter === 'rateLimitCount') return 'rate-limited';
+	if (verdict.kind === 'fail' && verdict.exhausted === 'rateLimitCount') return 'rate-limited';
+	return 'error';
 }

@@ -10,7 +10,10 @@ export interface SessionOptions {
 	readonly maxConcurrency?: number;
 	/** Logins at once across the pool. @default 2 */
 	readonly loginConcurrency?: number;
-	/** Failed logins before a session is disabled. @default 3 */
+	/**
+	 * Definite rejections (wrong password…) per account before its sessions are disabled
+	 * (LOGIN_FAILED). Rate limits, 5xx and network errors on a login never count. @default 1
+	 */
 	readonly loginMaxAttempts?: number;
 	/**
 	 * Cookies whose deletion by the server means "logged out".
@@ -23,7 +26,7 @@ export const SESSION_DEFAULTS = Object.freeze({
 	perAccount: 1,
 	maxConcurrency: 4,
 	loginConcurrency: 2,
-	loginMaxAttempts: 3,
+	loginMaxAttempts: 1,
 	/** Wait before login attempt n+1: n × this (not a definition option). */
 	loginRetryDelayMs: 500,
 } as const);

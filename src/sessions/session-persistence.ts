@@ -33,7 +33,9 @@ export interface SessionSummary {
 	readonly tokenExpiresAt: number | undefined;
 	readonly lastLoginAt: number | undefined;
 	readonly logins: number;
+	readonly relogins: number;
 	readonly refreshes: number;
+	readonly refreshesAfterLogout: number;
 	readonly unauthorized: number;
 	readonly requests: number;
 	readonly updatedAt: number | undefined;
@@ -58,7 +60,10 @@ function summarize(id: string, account: string, meta: Partial<SessionMeta>, upda
 		tokenExpiresAt: meta.tokenExpiresAt,
 		lastLoginAt: meta.stats?.lastLoginAt,
 		logins: meta.stats?.logins ?? 0,
+		// Sessions stored before these counters existed read as 0.
+		relogins: meta.stats?.relogins ?? 0,
 		refreshes: meta.stats?.refreshes ?? 0,
+		refreshesAfterLogout: meta.stats?.refreshesAfterLogout ?? 0,
 		unauthorized: meta.stats?.unauthorized ?? 0,
 		requests: meta.stats?.requests ?? 0,
 		updatedAt,

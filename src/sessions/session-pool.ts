@@ -8,7 +8,7 @@ import type {LoginStrategy} from './login/login-strategy.js';
 import {SESSION_DEFAULTS} from './session-options.js';
 import {Session, type Account} from './session.js';
 import type {FetchDefaults} from './session-http.js';
-import {SessionLogins} from './session-logins.js';
+import {SessionLogins, type LoginTraffic} from './session-logins.js';
 import {fromStoredSession, summarizeSession, toStoredSession, type SessionSummary} from './session-persistence.js';
 import {SessionSaver} from './session-saver.js';
 
@@ -22,9 +22,13 @@ export interface SessionPoolOptions {
 	readonly maxConcurrency?: number;
 	/** Logins (and token refreshes) at once across the pool. @default 2 */
 	readonly loginConcurrency?: number;
-	/** Failed logins in a row before a session is disabled. @default 3 */
+	/**
+	 * Definite rejections (wrong credentials) per account before its sessions are disabled; a
+	 * rejected login is not posted again by default (sites lock accounts). Rate limits, 5xx and
+	 * network errors on a login never count. @default 1
+	 */
 	readonly loginMaxAttempts?: number;
-	/** Wait before login attempt n+1: n × this. @default 500 */
+	/** Wait before login attempt n+1 after a rejection: n × this. @default 500 */
 	readonly loginRetryDelayMs?: number;
 	/** The crawler's first start URL: relative login URLs resolve against it. */
 	readonly baseUrl: string;
@@ -37,7 +41,12 @@ export interface SessionPoolOptions {
 	readonly key?: Buffer;
 	readonly log?: {info(message: string): void; warn(message: string): void};
 	readonly now?: () => number;
+	/** The run's host throttle, retry policy and stats, for login requests. Without it they go unthrottled. */
+	readonly traffic?: LoginTraffic;
 }
+
+/** What relogin() did: started one, joined one already running, or found it already done. */
+export type ReloginResult = 'started' | 'joined' | 'stale';
 
 export interface RequestParts {
 	readonly jar: Session['jar'];
@@ -56,7 +65,9 @@ export interface PoolStats {
 	readonly usable: number;
 	readonly disabled: number;
 	readonly logins: number;
+	readonly relogins: number;
 	readonly refreshes: number;
+	readonly refreshesAfterLogout: number;
 	readonly loginFailures: number;
 	readonly unauthorized: number;
 	readonly requests: number;
@@ -103,6 +114,7 @@ export class SessionPool {
 			allowInsecureLogin: options.allowInsecureLogin ?? false,
 			now: this.#now,
 			log: this.#log,
+			...(options.traffic ? {traffic: options.traffic} : {}),
 			save: async (session) => this.#saver?.save(session),
 			disable: (session, code, reason) => this.disable(session, code, reason),
 		});
@@ -176,6 +188,14 @@ export class SessionPool {
 		return new Promise((resolve) => this.#waiters.push(resolve));
 	}
 
+	/** True when prepare() has work (a login, a refresh, a flight to wait on) or would throw. */
+	needsPreparation(session: Session): boolean {
+		if (session.state === 'disabled') return true;
+		if (!this.#login || !this.#logins) return false;
+		if (session.state === 'new' || this.#logins.running(session)) return true;
+		return this.#login.needsRefresh?.(session, this.#now()) ?? false;
+	}
+
 	/** Logs the session in if needed and renews its token if due; waits on a login already running. */
 	async prepare(session: Session): Promise<void> {
 		let hasRefreshed = false;
@@ -217,13 +237,18 @@ export class SessionPool {
 	 * first caller starts one re-login (a token refresh first, when possible) and every other
 	 * caller awaits it; a caller whose generation is already stale returns at once.
 	 */
-	async relogin(session: Session, seenGeneration: number, reason: string): Promise<void> {
-		if (!this.#logins || session.generation > seenGeneration) return;
+	async relogin(session: Session, seenGeneration: number, reason: string): Promise<ReloginResult> {
+		if (!this.#logins || session.generation > seenGeneration) return 'stale';
 		const flight = this.#logins.running(session);
-		if (flight) return flight;
+		if (flight) {
+			await flight;
+			return 'joined';
+		}
 		throwIfDisabled(session);
-		this.#log.info(`session ${session.id}: logged out (${reason}); logging in again`);
+		const next = this.#login?.refresh && session.tokens?.refreshToken ? 'refreshing the token' : 'logging in again';
+		this.#log.info(`session ${session.id}: logged out (${reason}); ${next}`);
 		await this.#logins.start(session, 'relogin');
+		return 'started';
 	}
 
 	/** Counts the response and saves the session when its cookies changed. */
@@ -252,7 +277,9 @@ export class SessionPool {
 			usable: this.usableCount,
 			disabled: this.#sessions.length - this.usableCount,
 			logins: sum((session) => session.stats.logins),
+			relogins: sum((session) => session.stats.relogins),
 			refreshes: sum((session) => session.stats.refreshes),
+			refreshesAfterLogout: sum((session) => session.stats.refreshesAfterLogout),
 			loginFailures: sum((session) => session.stats.loginFailures),
 			unauthorized: sum((session) => session.stats.unauthorized),
 			requests: sum((session) => session.stats.requests),

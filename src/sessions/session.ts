@@ -28,8 +28,14 @@ export type SessionState = 'new' | 'ready' | 'logging-in' | 'disabled';
 
 export interface SessionStats {
 	requests: number;
+	/** Full logins, re-logins included. */
 	logins: number;
+	/** Full logins after the session had been logged in (a logout, a failed refresh). */
+	relogins: number;
+	/** Token refreshes, both kinds. */
 	refreshes: number;
+	/** Token refreshes after a logout (a 401); the rest were early (the token was about to expire). */
+	refreshesAfterLogout: number;
 	unauthorized: number;
 	loginFailures: number;
 	lastLoginAt: number | undefined;
@@ -95,7 +101,7 @@ export class Session {
 	inFlight = 0;
 	/** Cookies present right after the last login: the server deleting one means logged out. */
 	authCookieNames: ReadonlySet<string> = new Set();
-	readonly stats: SessionStats = {requests: 0, logins: 0, refreshes: 0, unauthorized: 0, loginFailures: 0, lastLoginAt: undefined};
+	readonly stats: SessionStats = {requests: 0, logins: 0, relogins: 0, refreshes: 0, refreshesAfterLogout: 0, unauthorized: 0, loginFailures: 0, lastLoginAt: undefined};
 	/** One object per session: got-scraping caches its generated browser headers on it. */
 	readonly sessionToken: object = {};
 	/** When this session was last leased (spreads ties in the pool). */
@@ -188,18 +194,22 @@ export class Session {
 		// still come back with the old cookie deleted, and must be seen as logged out, not done.
 	}
 
-	markLoggedIn(now: number): void {
+	/** `isRelogin`: the session had been logged in before (stats tell logins and re-logins apart). */
+	markLoggedIn(now: number, isRelogin = false): void {
 		this.authCookieNames = new Set(this.#allCookies().map((cookie) => cookie.key));
 		this.state = 'ready';
 		this.generation++;
 		this.stats.logins++;
+		if (isRelogin) this.stats.relogins++;
 		this.stats.lastLoginAt = now;
 	}
 
-	markRefreshed(): void {
+	/** `afterLogout`: renewed because a request was refused (a 401), not ahead of the expiry. */
+	markRefreshed(afterLogout = false): void {
 		this.state = 'ready';
 		this.generation++;
 		this.stats.refreshes++;
+		if (afterLogout) this.stats.refreshesAfterLogout++;
 	}
 
 	disable(code: string, reason: string): void {

@@ -181,3 +181,16 @@ test('formatSummary of a stopped run without errors, hosts or sessions', () => {
   reason    SIGINT\\x1b[2J`,
 	);
 });
+
+test('formatSummary shows login requests per host and refreshes per session only when there are some', () => {
+	const text = formatSummary({
+		...fullSummary,
+		hosts: {'api.example.com': {requests: 30, loginRequests: 4, bytes: 1024, retries: {}, status401: 1, status429: 1, cooldownMs: 2_000}},
+		sessions: {'ada#1': {requests: 26, logins: 1, relogins: 0, refreshes: 2, refreshesAfterLogout: 1, status401: 1}},
+	});
+	assert.match(text, /HOST\s+REQUESTS\s+LOGIN REQUESTS\s+BYTES/);
+	assert.match(text, /api\.example\.com\s+30\s+4\s/);
+	assert.match(text, /SESSION\s+REQUESTS\s+LOGINS\s+RELOGINS\s+REFRESHES\s+REFRESHES AFTER 401\s+401/);
+	assert.match(text, /ada#1\s+26\s+1\s+0\s+2\s+1\s+1$/m);
+	assert.doesNotMatch(formatSummary(fullSummary), /LOGIN REQUESTS|REFRESHES/);
+});

@@ -79,7 +79,7 @@ test('a 500 is retried with backoff until it heals', async (t) => {
 	assert.equal(summary.requests.done, 1);
 	assert.equal(summary.requests.failed, 0);
 	assert.equal(summary.items, 1);
-	assert.equal(summary.hosts?.[server.host]?.retries['HTTP 500'], 2);
+	assert.equal(summary.hosts?.[server.host]?.retries['500'], 2);
 });
 
 test('a stalled server does not stall the crawl: the request fails with ERR_TIMEOUT after its retries, other pages finish', async (t) => {
@@ -193,5 +193,5 @@ test('a 200 "slow down" page matched by the rateLimited predicate pauses the hos
 	assert.equal(summary.requests.done, 1);
 	assert.equal(summary.requests.failed, 0, 'a rate-limit wait is not a failed attempt (maxRetries 0)');
 	assert.ok(seen.every((body) => !body.includes('Slow down')), 'the slow-down page never reached the handler');
-	assert.equal(summary.hosts?.[new URL(server.url).host]?.retries['rate-limited'], 1);
+	assert.equal(summary.hosts?.[new URL(server.url).host]?.retries['rateLimited-page'], 1);
 });

@@ -121,8 +121,8 @@ test('crawljar failed lists failed requests; run --retry-failed puts them back a
 	const host = summary.hosts[server.host];
 	assert.ok(host, `per-host stats: ${stats.stdout}`);
 	assert.equal(host.status429, 1);
-	assert.equal(host.retries['rate-limited'], 1);
-	assert.equal(host.retries['HTTP 500'], 3);
+	assert.equal(host.retries['429'], 1);
+	assert.equal(host.retries['500'], 3);
 	assert.ok(host.cooldownMs >= 900 && host.cooldownMs <= 1_500, `cooldownMs ${host.cooldownMs}`);
 	assert.equal(host.requests, server.arrivals.length);
 

@@ -28,7 +28,7 @@ describe('login failures', () => {
 		assert.doesNotMatch(output, /LOGIN_FAILED[^\n]*'demo'|'demo'[^\n]*LOGIN_FAILED/);
 		assert.ok(!output.includes(WRONG), 'the password is never printed');
 		assert.equal(site.stats.loginSuccess, 1);
-		assert.equal(site.stats.loginFailure, 3, 'loginMaxAttempts (3) tries, then the session is disabled');
+		assert.equal(site.stats.loginFailure, 1, 'a rejected password is posted once (loginMaxAttempts defaults to 1), then the session is disabled');
 		assert.deepEqual(byUrl((await storedItems(project.storage, 'two')) as Array<{url: string; title: string}>), expectedBooks(site, 30));
 	});
 
@@ -54,5 +54,27 @@ describe('login failures', () => {
 		assert.match(fixed.stderr, /resuming run 1/);
 		assert.equal(site.stats.loginSuccess, 2, 'both disabled sessions log in again once the password is fixed');
 		assert.deepEqual(byUrl((await storedItems(project.storage, 'two')) as Array<{url: string; title: string}>), expectedBooks(site, 30));
+	});
+
+	test('a wrong password with perAccount: 3: exactly one POST per account, exit 1, every request kept pending', async (t) => {
+		const site = await demoSite(t, {books: 30, perPage: 10, users});
+		const project = tempProject(t);
+		const file = project.write('crawlers/three.ts', formCrawlerSource({name: 'three', accounts, extra: 'sessions: {perAccount: 3},'}));
+		const env = {...project.env, SITE_URL: site.url};
+
+		const failed = await runCli(['run', file], {cwd: project.dir, env: {...env, P1: WRONG, P2: WRONG}});
+		const output = failed.stdout + failed.stderr;
+		assert.equal(failed.code, 1, output);
+		assert.match(output, /NO_USABLE_SESSION/);
+		assert.match(output, /LOGIN_FAILED/);
+		assert.ok(!output.includes(WRONG), 'the password is never printed');
+		assert.equal(site.stats.loginFailure, 2, 'one rejected POST per account, not one per session (6)');
+		assert.equal(site.stats.loginSuccess, 0);
+		assert.equal(site.stats.catalogue + site.stats.book, 0, 'no page was fetched without a session');
+
+		const fixed = await runCli(['run', file], {cwd: project.dir, env: {...env, P1: users.demo, P2: users.alice}});
+		assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
+		assert.match(fixed.stderr, /resuming run 1/, 'the pending requests were kept');
+		assert.deepEqual(byUrl((await storedItems(project.storage, 'three')) as Array<{url: string; title: string}>), expectedBooks(site, 30));
 	});
 });

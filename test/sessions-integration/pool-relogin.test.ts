@@ -72,8 +72,12 @@ describe('server-side expiry after N requests: one re-login per session per expi
 			assert.equal(site.stats.loginFailure, 0);
 			assert.equal(site.stats.csrfRejected, 0, 'no login attempt wasted on a stale CSRF token');
 			assert.equal(site.stats.staleCookieRequests, 0, 'no request sent with the old cookie after the re-login');
-			const relogins = Object.values(summary.sessions ?? {}).reduce((sum, session) => sum + session.logins, 0);
-			assert.equal(relogins, site.stats.loginSuccess, 'the crawler counts the same logins as the server');
+			const sessions = Object.values(summary.sessions ?? {});
+			const logins = sessions.reduce((sum, session) => sum + session.logins, 0);
+			const relogins = sessions.reduce((sum, session) => sum + session.relogins, 0);
+			assert.equal(logins + relogins, site.stats.loginSuccess, 'the crawler counts the same logins as the server');
+			assert.equal(logins, 2, 'one first login per session');
+			assert.equal(relogins, site.stats.sessionsExpired, 'one re-login per expiry, told apart from the first logins');
 			assert.deepEqual(byUrl((await storedItems(storageDir, 'form')) as Array<{url: string; title: string}>), expectedBooks(site, 60));
 		});
 	}

@@ -39,13 +39,13 @@ test('resume after kill -9, next run, --fresh: zero logins; sessions ls / rm', a
 	assert.equal(site.stats.loginPage, 1, 'not even the login form was fetched');
 	assert.deepEqual(byUrl((await storedItems(project.storage, 'resume')) as Array<{url: string; title: string}>), expectedBooks(site, 60));
 
-	// sessions ls: account, state, cookie names, last login, logins, 401s — no value.
+	// sessions ls: account, state, cookie names, last login, logins, re-logins, refreshes, 401s — no value.
 	const listed = await runCli(['sessions', 'ls', 'resume'], {cwd: project.dir, env});
 	assert.equal(listed.code, 0, listed.stderr);
 	const [header, row, ...rest] = listed.stdout.trim().split('\n');
-	assert.deepEqual(header?.trim().split(/\s{2,}/), ['id', 'account', 'state', 'cookies', 'token', 'last login', 'logins', '401s']);
+	assert.deepEqual(header?.trim().split(/\s{2,}/), ['id', 'account', 'state', 'cookies', 'token', 'last login', 'logins', 'relogins', 'refreshes', 'refreshes after 401', '401s']);
 	assert.deepEqual(rest, []);
-	assert.match(row ?? '', /^demo#1\s+demo\s+ready\s+presession, sid\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+1\s+0$/);
+	assert.match(row ?? '', /^demo#1\s+demo\s+ready\s+presession, sid\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+1\s+0\s+0\s+0\s+0$/);
 
 	// A new run after a finished one, in-process with the same storage and key: zero logins.
 	const next = await runCrawler(formCrawler(site, {name: 'resume'}), {storageDir: project.storage});

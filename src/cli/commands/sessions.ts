@@ -40,11 +40,15 @@ export async function sessions(argv: readonly string[], io: CliIo): Promise<numb
 				cookies: (meta.cookies ?? []).map((cookie) => `${cookie.name}${cookie.expiresAt ? ` (→${time(cookie.expiresAt)})` : ''}`).join(', '),
 				token: meta.tokenExpiresAt ? `expires ${time(meta.tokenExpiresAt)}` : '',
 				'last login': time(meta.stats?.lastLoginAt),
-				logins: meta.stats?.logins ?? 0,
+				// All-time counts of the stored session; `crawljar stats` has them per run.
+				logins: (meta.stats?.logins ?? 0) - (meta.stats?.relogins ?? 0),
+				relogins: meta.stats?.relogins ?? 0,
+				refreshes: (meta.stats?.refreshes ?? 0) - (meta.stats?.refreshesAfterLogout ?? 0),
+				'refreshes after 401': meta.stats?.refreshesAfterLogout ?? 0,
 				'401s': meta.stats?.unauthorized ?? 0,
 			};
 		});
-		io.stdout.write(`${formatTable(rows, ['id', 'account', {key: 'state', maxWidth: 60}, {key: 'cookies', maxWidth: 80}, 'token', 'last login', 'logins', '401s'])}\n`);
+		io.stdout.write(`${formatTable(rows, ['id', 'account', {key: 'state', maxWidth: 60}, {key: 'cookies', maxWidth: 80}, 'token', 'last login', 'logins', 'relogins', 'refreshes', 'refreshes after 401', '401s'])}\n`);
 		return 0;
 	} finally {
 		await store.close();

@@ -34,6 +34,9 @@ async function submitLoginForm(options: FormLoginOptions, context: LoginContext)
 	const $ = page.$;
 	const form = (options.formSelector ? $(options.formSelector) : $(PASSWORD_FORM)).first();
 	if (form.length === 0) {
+		// No login form any more: the jar is already logged in (a wiki shows the page instead of
+		// the form) when the success check says so; then there is nothing to submit.
+		if ((await judgeLogin(options.success, page, context)) === undefined) return;
 		const wanted = options.formSelector ? `no form matches '${options.formSelector}'` : 'no form with a password field';
 		throw loginFailed(account, `${wanted} at ${pathOf(page.url)}`);
 	}

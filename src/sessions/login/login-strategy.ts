@@ -6,6 +6,7 @@ import {CrawljarError, describeError} from '../../errors.js';
 import {bool, formatIssues, urlOrPath, type Assert, type Describes} from '../../util/option-schemas.js';
 import type {Account, Session} from '../session.js';
 import type {SessionHttp} from '../session-http.js';
+import {isLoginControlError} from './login-errors.js';
 
 export interface LoginContext {
 	readonly session: Session;
@@ -15,6 +16,8 @@ export interface LoginContext {
 	/** The crawler's first start URL: relative login URLs resolve against it. */
 	readonly baseUrl: string;
 	readonly now: () => number;
+	/** The crawl's log (warnings about the login's configuration). */
+	readonly log?: {info(message: string): void; warn(message: string): void};
 }
 
 export interface LoginStrategy {
@@ -101,6 +104,8 @@ export function customLogin(login: CustomLogin, options: CustomLoginOptions = {}
 			try {
 				result = await login(context);
 			} catch (error) {
+				// A wait for a rate-limited host (and the like) is not a verdict on the credentials.
+				if (isLoginControlError(error)) throw error;
 				if (error instanceof CrawljarError && (error.code === 'LOGIN_FAILED' || error.code === 'ERR_INSECURE_CREDENTIALS')) throw error;
 				throw loginFailed(context.account, `the login function threw: ${describeError(error).message}`, error);
 			}

@@ -47,3 +47,28 @@ export function jwtExpiresAt(token: string): number | undefined {
 		return undefined;
 	}
 }
+
+/** How far a configured lifetime may stray from the JWT's own `exp` before `exp` wins. */
+const MAX_DISAGREEMENT = 2;
+
+export interface ReconciledExpiry {
+	readonly expiresAt: number | undefined;
+	/** Set when the JWT `exp` replaced the value read from the response (warn about it once). */
+	readonly overridden?: {readonly readMs: number; readonly jwtMs: number};
+}
+
+/**
+ * The expiry to use: the one read from the response, unless the access token is a JWT whose
+ * `exp` disagrees with it by more than 2× (a lifetime in ms read as seconds, or the reverse):
+ * the token's own claim is what the server will enforce.
+ */
+export function reconcileWithJwt(expiresAt: number | undefined, accessToken: string, now: number): ReconciledExpiry {
+	const jwtAt = jwtExpiresAt(accessToken);
+	if (expiresAt === undefined || jwtAt === undefined) return {expiresAt: expiresAt ?? jwtAt};
+	const readMs = expiresAt - now;
+	const jwtMs = jwtAt - now;
+	// An expired exp says more about the clocks than about the lifetime: keep what was read.
+	if (jwtMs <= 0) return {expiresAt};
+	const ratio = readMs <= 0 ? Infinity : Math.max(readMs, jwtMs) / Math.min(readMs, jwtMs);
+	return ratio > MAX_DISAGREEMENT ? {expiresAt: jwtAt, overridden: {readMs, jwtMs}} : {expiresAt};
+}

@@ -6,7 +6,7 @@ import {CrawljarError} from '../../errors.js';
 import type {Account, Session} from '../session.js';
 import type {HttpResponse} from '../session-http.js';
 import {invalidLoginStrategy, loginFailed, type LoginContext, type LoginStrategy} from './login-strategy.js';
-import {readPath, resolveExpiresAt} from './token-expiry.js';
+import {readPath, reconcileWithJwt, resolveExpiresAt} from './token-expiry.js';
 import {TOKEN_LOGIN_DEFAULTS, tokenLoginOptionsSchema, type TokenLoginOptions, type TokenPaths} from './token-login-options.js';
 
 export type {TokenLoginOptions, TokenPaths, TokenRefreshOptions} from './token-login-options.js';
@@ -21,6 +21,8 @@ export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
 	const scheme = options.scheme ?? TOKEN_LOGIN_DEFAULTS.scheme;
 	const skewMs = options.refreshSkewMs ?? TOKEN_LOGIN_DEFAULTS.refreshSkewMs;
 	const refresh = options.refresh;
+	// One warning per login step, not one per session or per refresh.
+	const expiry = {hasWarned: false};
 	return {
 		kind: 'token',
 		options,
@@ -28,7 +30,7 @@ export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
 		async login(context) {
 			const response = await post(context, options.url, options.body({account: context.account}), options.headers);
 			if (response.status >= 400) throw loginFailed(context.account, `${response.status} from ${pathOf(response.url)}`);
-			storeTokens(context, response, options, undefined, (reason) => loginFailed(context.account, reason));
+			storeTokens(context, response, options, undefined, (reason) => loginFailed(context.account, reason), expiry);
 		},
 		...(refresh
 			? {
@@ -44,7 +46,7 @@ export function tokenLogin(options: TokenLoginOptions): LoginStrategy {
 							...pick('refreshToken', refresh.refreshToken ?? options.refreshToken),
 							...pick('expiresIn', refresh.expiresIn ?? options.expiresIn),
 						};
-						storeTokens(context, response, {...options, ...paths}, refreshToken, fail);
+						storeTokens(context, response, {...options, ...paths}, refreshToken, fail, expiry);
 					},
 				}
 			: {}),
@@ -74,6 +76,7 @@ function storeTokens(
 	options: TokenPaths & {readonly accessToken: string; readonly expiresInUnit?: 's' | 'ms'},
 	previousRefreshToken: string | undefined,
 	fail: (reason: string) => Error,
+	expiry: {hasWarned: boolean},
 ): void {
 	let body: unknown;
 	try {
@@ -89,11 +92,23 @@ function storeTokens(
 	const refreshToken = typeof rawRefresh === 'string' && rawRefresh !== '' ? rawRefresh : previousRefreshToken;
 	const now = context.now();
 	const rawExpiry = options.expiresIn === undefined ? undefined : readPath(body, options.expiresIn);
-	context.session.setToken({accessToken, refreshToken, expiresAt: resolveExpiresAt(rawExpiry, accessToken, now, options.expiresInUnit)}, now);
+	const read = resolveExpiresAt(rawExpiry, accessToken, now, options.expiresInUnit);
+	const {expiresAt, overridden} = reconcileWithJwt(read, accessToken, now);
+	if (overridden && !expiry.hasWarned) {
+		expiry.hasWarned = true;
+		context.log?.warn(
+			`token login: '${options.expiresIn}' gives a lifetime of ${formatMs(overridden.readMs)} but the access token's JWT exp says ${formatMs(overridden.jwtMs)}: using exp (check expiresInUnit: '${options.expiresInUnit ?? 's'}')`,
+		);
+	}
+	context.session.setToken({accessToken, refreshToken, expiresAt}, now);
 }
 
 function pick<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
 	return value === undefined ? {} : ({[key]: value} as Record<K, string>);
+}
+
+function formatMs(ms: number): string {
+	return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms)} ms`;
 }
 
 function pathOf(url: string): string {
