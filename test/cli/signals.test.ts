@@ -3,7 +3,7 @@
 // exits at once and still loses nothing.
 import assert from 'node:assert/strict';
 import {test, type TestContext} from 'node:test';
-import {runCli, spawnCli, tempProject, type CliProcess, type TempProject} from '../helpers/run-cli.js';
+import {runCli, spawnCli, tempProject, waitUntil, type TempProject} from '../helpers/run-cli.js';
 import {startServer as startTestServer} from '../sites/start-server.js';
 
 /** The test server's origin. */
@@ -55,17 +55,6 @@ function setUp(t: TestContext, site: SlowSite): {project: TempProject; file: str
 	return {project, file, env: {...project.env, SITE_URL: site.url}};
 }
 
-async function waitUntil(condition: () => boolean, what: string, cli: CliProcess, timeoutMs = 30_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	let hasExited = false;
-	void cli.exited.then(() => (hasExited = true));
-	while (!condition()) {
-		if (hasExited || Date.now() > deadline) {
-			throw new Error(`${hasExited ? 'exited' : 'timed out'} waiting for ${what}:\n${cli.stdout()}\n${cli.stderr()}`);
-		}
-		await new Promise((resolve) => setTimeout(resolve, 5));
-	}
-}
 
 async function exportedItems(project: TempProject): Promise<{url: string; name: string}[]> {
 	const result = await runCli(['export', 'slow', '--format', 'jsonl'], {cwd: project.dir, env: project.env});

@@ -4,7 +4,7 @@
 // whatever the handlers do.
 import assert from 'node:assert/strict';
 import {test, type TestContext} from 'node:test';
-import {runCli, spawnCli, tempProject, type CliProcess} from '../helpers/run-cli.js';
+import {runCli, spawnCli, tempProject, waitUntil} from '../helpers/run-cli.js';
 import {startServer} from '../sites/start-server.js';
 
 /** The runner's default stop grace period (RunOptions.stopGraceMs). */
@@ -39,17 +39,6 @@ function count(paths: readonly string[], path: string): number {
 	return paths.filter((each) => each === path).length;
 }
 
-async function waitUntil(condition: () => boolean, what: string, cli: CliProcess, timeoutMs = 30_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	let hasExited = false;
-	void cli.exited.then(() => (hasExited = true));
-	while (!condition()) {
-		if (hasExited || Date.now() > deadline) {
-			throw new Error(`${hasExited ? 'exited' : 'timed out'} waiting for ${what}:\n${cli.stdout()}\n${cli.stderr()}`);
-		}
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
-}
 
 test('a handler that never resolves fails ERR_HANDLER_TIMEOUT after its retries; what a timed-out handler pushes or enqueues later is never committed', async (t) => {
 	const server = await site(t, 5, 1_500);

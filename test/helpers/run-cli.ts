@@ -89,6 +89,19 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}): Cli
 	};
 }
 
+/** Polls until `condition` holds; fails at once if the CLI child exits first, or after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean, what: string, cli: CliProcess, timeoutMs = 30_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	let hasExited = false;
+	void cli.exited.then(() => (hasExited = true));
+	while (!condition()) {
+		if (hasExited || Date.now() > deadline) {
+			throw new Error(`${hasExited ? 'exited' : 'timed out'} waiting for ${what}:\n${cli.stdout()}\n${cli.stderr()}`);
+		}
+		await new Promise((resolve) => setTimeout(resolve, 5));
+	}
+}
+
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
 	return spawnCli(args, options).exited;
 }
