@@ -28,7 +28,12 @@ function isStorageError(error: unknown, ...fragments: string[]): boolean {
 }
 
 storeContract('sqlite :memory:', async () => SqliteStore.open(':memory:'));
-storeContract('sqlite file', async () => SqliteStore.open(tempFile()));
+storeContract('sqlite file', async () => SqliteStore.open(tempFile()), {
+	openPair: async () => {
+		const file = tempFile();
+		return [SqliteStore.open(file), SqliteStore.open(file)];
+	},
+});
 
 describe('SqliteStore', () => {
 	test('a reopened file has everything the last process wrote', async () => {

@@ -1,0 +1,254 @@
+// The networked Store: one crawler's tables in its own PostgreSQL schema, reached through a
+// pg.Pool. Same semantics as the SQLite store (the contract suite runs on both), and safe with
+// several handles on one database: leases skip rows another handle is taking, inserts dedupe
+// on the unique index, and a completion applies only to a request still in flight.
+import pg from 'pg';
+import type {
+	Completion,
+	FailedRequest,
+	FrontierCounts,
+	NewRequest,
+	RunRecord,
+	RunState,
+	Store,
+	StoredRequest,
+	StoredSession,
+} from '../store.js';
+import {prepareCompletions, prepareRequest, toJson} from '../sqlite/serialize.js';
+import type {PreparedCompletion} from '../sqlite/serialize.js';
+import {toFailedRequest, toRunRecord, toStoredSession} from '../sqlite/rows.js';
+import type {FailedRow, RunRow, SessionRow} from '../sqlite/rows.js';
+import {createPool, inTransaction, retrying, storageError} from './connection.js';
+import {migrate, schemaOf} from './schema.js';
+import {buildStatements, itemPageSize, requestColumns} from './statements.js';
+import type {Sql} from './statements.js';
+import {toLeasedRequest, type LeasedPgRow} from './rows.js';
+
+export interface PostgresStoreOptions {
+	/** postgres:// URL; pool size as `?max=N` (default 10), sslmode and the rest as pg reads them. */
+	readonly url: string;
+	/** The crawler whose schema (`crawljar_<crawler>`) holds the tables. */
+	readonly crawler?: string;
+	/** The schema itself, instead of the one derived from `crawler` (tests use throwaway ones). */
+	readonly schema?: string;
+}
+
+export class PostgresStore implements Store {
+	readonly #pool: pg.Pool;
+	readonly #url: string;
+	readonly #sql: Sql;
+	/** The schema is created and migrated on open; every call waits for it. */
+	readonly #ready: Promise<void>;
+	#closed = false;
+
+	/**
+	 * Opens a crawler's store; its schema is created or migrated in the background, and the first
+	 * call fails with ERR_STORAGE if that failed (await `ready()` to find out at once).
+	 */
+	static open(options: PostgresStoreOptions): PostgresStore {
+		return new PostgresStore(options);
+	}
+
+	private constructor(options: PostgresStoreOptions) {
+		const schema = options.schema ?? schemaOf(options.crawler ?? '');
+		this.#url = options.url;
+		this.#pool = createPool(options.url);
+		this.#sql = buildStatements(schema);
+		this.#ready = this.#pool
+			.connect()
+			.then(async (client) => {
+				try {
+					await migrate(client, schema);
+				} finally {
+					client.release();
+				}
+			})
+			.catch((error: unknown) => {
+				throw storageError(error, this.#url, `opening schema ${schema}`);
+			});
+		// Awaited by every call; this only keeps an unused store from an unhandled rejection.
+		this.#ready.catch(() => {});
+	}
+
+	/** Resolves once the schema is ready; rejects with ERR_STORAGE if the server cannot be used. */
+	async ready(): Promise<void> {
+		await this.#ready;
+	}
+
+	async latestRun(): Promise<RunRecord | undefined> {
+		const rows = await this.#rows<RunRow>('reading runs', this.#sql.latestRun);
+		return rows[0] === undefined ? undefined : toRunRecord(rows[0]);
+	}
+
+	async listRuns(limit: number): Promise<RunRecord[]> {
+		return (await this.#rows<RunRow>('reading runs', this.#sql.listRuns, [limit])).map(toRunRecord);
+	}
+
+	async createRun(now: number): Promise<RunRecord> {
+		const [row] = await this.#rows<RunRow>('creating a run', this.#sql.createRun, [now]);
+		return toRunRecord(row!);
+	}
+
+	async setRunState(runId: number, state: RunState, now: number, summary?: unknown): Promise<void> {
+		const json = summary === undefined ? null : toJson(summary, `Summary of run ${runId}`);
+		await this.#rows('updating a run', this.#sql.setRunState, [state, state === 'running' ? null : now, json, runId]);
+	}
+
+	async addRequests(runId: number, requests: readonly NewRequest[]): Promise<number> {
+		if (requests.length === 0) return 0;
+		const columns = requestColumns(requests.map(prepareRequest));
+		return this.#guard('adding requests', async () => {
+			await this.#ready;
+			// Two workers inserting overlapping links in other orders can deadlock: PostgreSQL aborts
+			// one statement, which is then simply run again (ON CONFLICT makes that safe).
+			return retrying(async () => (await this.#pool.query(this.#sql.addRequests, [runId, ...columns])).rowCount ?? 0);
+		});
+	}
+
+	async lease(runId: number, limit: number, now: number): Promise<StoredRequest[]> {
+		if (limit <= 0) return [];
+		const rows = await this.#rows<LeasedPgRow>('leasing requests', this.#sql.lease, [runId, now, limit]);
+		rows.sort((a, b) => a.retry_at - b.retry_at || a.id - b.id);
+		return rows.map((row) => toLeasedRequest(row, runId));
+	}
+
+	// Items are serialized before the transaction: an unstorable item rejects the whole call
+	// with ERR_STORAGE and nothing is written. Any failure inside rolls the whole batch back.
+	async commit(runId: number, completions: readonly Completion[]): Promise<void> {
+		if (completions.length === 0) return;
+		const prepared = prepareCompletions(completions);
+		await this.#guard('committing completions', async () => {
+			await this.#ready;
+			await inTransaction(this.#pool, async (client) => {
+				for (const completion of prepared) await applyCompletion(client, this.#sql, runId, completion);
+			});
+		});
+	}
+
+	async releaseInflight(runId: number): Promise<number> {
+		return this.#changes('releasing in-flight requests', this.#sql.releaseInflight, [runId]);
+	}
+
+	async requeueFailed(runId: number): Promise<number> {
+		return this.#changes('requeueing failed requests', this.#sql.requeueFailed, [runId]);
+	}
+
+	async nextDueAt(runId: number): Promise<number | undefined> {
+		const [row] = await this.#rows<{retry_at: number}>('reading the frontier', this.#sql.nextDueAt, [runId]);
+		return row?.retry_at;
+	}
+
+	async counts(runId: number): Promise<FrontierCounts> {
+		const counts = {pending: 0, inflight: 0, done: 0, failed: 0};
+		const rows = await this.#rows<{state: keyof FrontierCounts; n: number}>('counting requests', this.#sql.counts, [runId]);
+		for (const {state, n} of rows) counts[state] = n;
+		return counts;
+	}
+
+	async itemCount(runId: number): Promise<number> {
+		const [row] = await this.#rows<{n: number}>('counting items', this.#sql.itemCount, [runId]);
+		return row?.n ?? 0;
+	}
+
+	// Keyset pages by id: bounded memory, and no connection is held while the consumer works
+	// between two items (it may well commit).
+	async *items(runId: number): AsyncGenerator<unknown, void, undefined> {
+		let afterId = 0;
+		for (;;) {
+			const page = await this.#rows<{id: number; data: string}>('reading items', this.#sql.itemPage, [runId, afterId, itemPageSize]);
+			for (const {id, data} of page) {
+				afterId = id;
+				yield JSON.parse(data) as unknown;
+			}
+			if (page.length < itemPageSize) return;
+		}
+	}
+
+	async failedRequests(runId: number, limit: number): Promise<FailedRequest[]> {
+		return (await this.#rows<FailedRow>('reading failed requests', this.#sql.failedRequests, [runId, limit])).map(toFailedRequest);
+	}
+
+	async loadSessions(): Promise<StoredSession[]> {
+		return (await this.#rows<SessionRow>('reading sessions', this.#sql.loadSessions)).map(toStoredSession);
+	}
+
+	async saveSession(session: StoredSession): Promise<void> {
+		const meta = toJson(session.meta, `Metadata of session ${session.id}`);
+		await this.#rows('saving a session', this.#sql.saveSession, [
+			session.id,
+			session.account,
+			session.state,
+			meta,
+			session.secret,
+			session.updatedAt,
+		]);
+	}
+
+	async deleteSessions(id?: string): Promise<number> {
+		return id === undefined
+			? this.#changes('deleting sessions', this.#sql.deleteAllSessions)
+			: this.#changes('deleting a session', this.#sql.deleteSession, [id]);
+	}
+
+	async getMeta(key: string): Promise<string | undefined> {
+		const [row] = await this.#rows<{value: string}>('reading meta', this.#sql.getMeta, [key]);
+		return row?.value;
+	}
+
+	async setMeta(key: string, value: string): Promise<void> {
+		await this.#rows('writing meta', this.#sql.setMeta, [key, value]);
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		await this.#ready.catch(() => {});
+		await this.#pool.end();
+	}
+
+	async #rows<Row extends pg.QueryResultRow = pg.QueryResultRow>(doing: string, text: string, values: unknown[] = []): Promise<Row[]> {
+		return this.#guard(doing, async () => {
+			await this.#ready;
+			return (await this.#pool.query<Row>(text, values)).rows;
+		});
+	}
+
+	async #changes(doing: string, text: string, values: unknown[] = []): Promise<number> {
+		return this.#guard(doing, async () => {
+			await this.#ready;
+			return (await this.#pool.query(text, values)).rowCount ?? 0;
+		});
+	}
+
+	async #guard<T>(doing: string, work: () => Promise<T>): Promise<T> {
+		try {
+			return await work();
+		} catch (error) {
+			throw storageError(error, this.#url, doing);
+		}
+	}
+}
+
+/** Applies one completion inside the commit transaction; one that finds its request no longer in flight changes nothing. */
+async function applyCompletion(client: pg.PoolClient, sql: Sql, runId: number, completion: PreparedCompletion): Promise<void> {
+	switch (completion.kind) {
+		case 'done': {
+			const {requestId, status, items, enqueued} = completion;
+			await client.query(sql.commitDone, [requestId, runId, status, items, runId, ...requestColumns(enqueued)]);
+			return;
+		}
+		case 'retry': {
+			const {retryAt, retryCount, reloginCount, rateLimitCount, error, requestId} = completion;
+			await client.query(sql.markRetry, [retryAt, retryCount, reloginCount, rateLimitCount, error ?? null, requestId, runId]);
+			return;
+		}
+		case 'failed': {
+			const {retryCount, status, errorCode, error, requestId} = completion;
+			await client.query(sql.markFailed, [retryCount, status ?? null, errorCode, error, requestId, runId]);
+			return;
+		}
+		case 'release':
+			await client.query(sql.release, [completion.retryAt, completion.requestId, runId]);
+			return;
+	}
+}
