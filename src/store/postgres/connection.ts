@@ -93,26 +93,3 @@ export async function retrying<T>(work: () => Promise<T>): Promise<T> {
 		}
 	}
 }
-
-/** Runs `work` in one transaction on one pooled connection, again (bounded) when PostgreSQL says it may. */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-	for (let attempt = 1; ; attempt++) {
-		const client = await pool.connect();
-		let broken: Error | undefined;
-		try {
-			await client.query('BEGIN');
-			const result = await work(client);
-			await client.query('COMMIT');
-			return result;
-		} catch (error) {
-			await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-				// A connection that cannot roll back is not returned to the pool.
-				broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-			});
-			if (attempt < maxAttempts && isRetryable(error)) continue;
-			throw error;
-		} finally {
-			client.release(broken);
-		}
-	}
-}

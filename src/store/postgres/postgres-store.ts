@@ -15,10 +15,10 @@ import type {
 	StoredSession,
 } from '../store.js';
 import {prepareCompletions, prepareRequest, toJson} from '../sqlite/serialize.js';
-import type {PreparedCompletion} from '../sqlite/serialize.js';
 import {toFailedRequest, toRunRecord, toStoredSession} from '../sqlite/rows.js';
 import type {FailedRow, RunRow, SessionRow} from '../sqlite/rows.js';
-import {createPool, inTransaction, retrying, storageError} from './connection.js';
+import {commitBatchParams} from './commit-batch.js';
+import {createPool, retrying, storageError} from './connection.js';
 import {migrate, schemaOf} from './schema.js';
 import {buildStatements, itemPageSize, requestColumns} from './statements.js';
 import type {Sql} from './statements.js';
@@ -113,15 +113,15 @@ export class PostgresStore implements Store {
 	}
 
 	// Items are serialized before the transaction: an unstorable item rejects the whole call
-	// with ERR_STORAGE and nothing is written. Any failure inside rolls the whole batch back.
+	// with ERR_STORAGE and nothing is written. A failure of the statement writes nothing of the batch.
 	async commit(runId: number, completions: readonly Completion[]): Promise<void> {
 		if (completions.length === 0) return;
 		const prepared = prepareCompletions(completions);
+		const params = commitBatchParams(runId, prepared);
 		await this.#guard('committing completions', async () => {
 			await this.#ready;
-			await inTransaction(this.#pool, async (client) => {
-				for (const completion of prepared) await applyCompletion(client, this.#sql, runId, completion);
-			});
+			// One statement, atomic by itself; run again if it deadlocked with another worker's insert.
+			await retrying(() => this.#pool.query(this.#sql.commitBatch, params));
 		});
 	}
 
@@ -226,29 +226,5 @@ export class PostgresStore implements Store {
 		} catch (error) {
 			throw storageError(error, this.#url, doing);
 		}
-	}
-}
-
-/** Applies one completion inside the commit transaction; one that finds its request no longer in flight changes nothing. */
-async function applyCompletion(client: pg.PoolClient, sql: Sql, runId: number, completion: PreparedCompletion): Promise<void> {
-	switch (completion.kind) {
-		case 'done': {
-			const {requestId, status, items, enqueued} = completion;
-			await client.query(sql.commitDone, [requestId, runId, status, items, runId, ...requestColumns(enqueued)]);
-			return;
-		}
-		case 'retry': {
-			const {retryAt, retryCount, reloginCount, rateLimitCount, error, requestId} = completion;
-			await client.query(sql.markRetry, [retryAt, retryCount, reloginCount, rateLimitCount, error ?? null, requestId, runId]);
-			return;
-		}
-		case 'failed': {
-			const {retryCount, status, errorCode, error, requestId} = completion;
-			await client.query(sql.markFailed, [retryCount, status ?? null, errorCode, error, requestId, runId]);
-			return;
-		}
-		case 'release':
-			await client.query(sql.release, [completion.retryAt, completion.requestId, runId]);
-			return;
 	}
 }

@@ -41,29 +41,42 @@ export function buildStatements(schema: string) {
 			)
 			UPDATE ${s}.requests AS r SET state = 'inflight' FROM picked WHERE r.id = picked.id
 			RETURNING ${leasedColumns.replace(/(\w+)/g, 'r.$1')}`,
-		// One statement per done completion: the done-mark, its items and its new requests. Items
-		// and requests are written only if the mark applied (the request was still in flight), so
-		// a second completion of the same request writes nothing (exactly-once results).
-		// $1 request id, $2 run id, $3 status, $4 items, $5 run id again, $6.. new requests.
-		commitDone: `WITH marked AS (
-				UPDATE ${s}.requests SET state = 'done', status = $3, error_code = NULL, error = NULL
-				WHERE id = $1 AND run_id = $2 AND state = 'inflight'
-				RETURNING id
+		// A whole batch of completions in ONE statement (atomic by itself, one round trip): the
+		// state changes, the done requests' items and their new requests. Only the first completion
+		// of a request in a batch can apply (any completion takes it out of flight), so the caller
+		// passes one per request (see commit-batch.ts). A completion applies only to a request still
+		// in flight, and items and new requests are written only for the done-marks that applied,
+		// so a second completion of the same request writes nothing (exactly-once results).
+		// $1 run id; $2..$10 one array per completion field; $11, $12 items (request id, JSON);
+		// $13 parent request id of each new request; $14.. new requests (run id, then columns).
+		commitBatch: `WITH input AS (
+				SELECT * FROM unnest($2::bigint[], $3::text[], $4::integer[], $5::bigint[], $6::integer[], $7::integer[],
+					$8::integer[], $9::text[], $10::text[]) AS t (id, kind, status, retry_at, retry_count, relogin_count,
+					ratelimit_count, error_code, error)
+			), marked AS (
+				UPDATE ${s}.requests AS r SET
+					state = CASE i.kind WHEN 'done' THEN 'done' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
+					status = CASE WHEN i.kind IN ('done', 'failed') THEN i.status ELSE r.status END,
+					error_code = CASE i.kind WHEN 'done' THEN NULL WHEN 'failed' THEN i.error_code ELSE r.error_code END,
+					error = CASE i.kind WHEN 'done' THEN NULL WHEN 'release' THEN r.error ELSE i.error END,
+					retry_at = CASE WHEN i.kind IN ('retry', 'release') THEN i.retry_at ELSE r.retry_at END,
+					retry_count = CASE WHEN i.kind IN ('retry', 'failed') THEN i.retry_count ELSE r.retry_count END,
+					relogin_count = CASE i.kind WHEN 'retry' THEN i.relogin_count ELSE r.relogin_count END,
+					ratelimit_count = CASE i.kind WHEN 'retry' THEN i.ratelimit_count ELSE r.ratelimit_count END
+				FROM input AS i
+				WHERE r.id = i.id AND r.run_id = $1 AND r.state = 'inflight'
+				RETURNING r.id, i.kind
 			), stored_items AS (
 				INSERT INTO ${s}.items (run_id, request_id, data)
-				SELECT $2, $1, data FROM unnest($4::text[]) WITH ORDINALITY AS t (data, ord)
-				WHERE EXISTS (SELECT 1 FROM marked) ORDER BY ord
+				SELECT $1, it.request_id, it.data FROM unnest($11::bigint[], $12::text[]) WITH ORDINALITY AS it (request_id, data, ord)
+				WHERE it.request_id IN (SELECT id FROM marked WHERE kind = 'done') ORDER BY it.ord
 			)
-			${insertRequests} ${newRequestsFrom(5)}
-			WHERE EXISTS (SELECT 1 FROM marked) ORDER BY ord
+			${insertRequests}
+			SELECT $14::integer, k, u, m, l, ud, h, d, ho
+			FROM unnest($13::bigint[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+				$21::integer[], $22::text[]) WITH ORDINALITY AS t (parent, k, u, m, l, ud, h, d, ho, ord)
+			WHERE t.parent IN (SELECT id FROM marked WHERE kind = 'done') ORDER BY t.ord
 			ON CONFLICT (run_id, unique_key) DO NOTHING`,
-		markRetry: `UPDATE ${s}.requests SET state = 'pending', retry_at = $1, retry_count = $2, relogin_count = $3,
-				ratelimit_count = $4, error = $5
-			WHERE id = $6 AND run_id = $7 AND state = 'inflight'`,
-		markFailed: `UPDATE ${s}.requests SET state = 'failed', retry_count = $1, status = $2, error_code = $3, error = $4
-			WHERE id = $5 AND run_id = $6 AND state = 'inflight'`,
-		release: `UPDATE ${s}.requests SET state = 'pending', retry_at = $1
-			WHERE id = $2 AND run_id = $3 AND state = 'inflight'`,
 
 		releaseInflight: `UPDATE ${s}.requests SET state = 'pending', retry_at = 0 WHERE run_id = $1 AND state = 'inflight'`,
 		requeueFailed: `UPDATE ${s}.requests SET state = 'pending', retry_at = 0, retry_count = 0, relogin_count = 0,
