@@ -1,20 +1,22 @@
 // What a PostgreSQL database holds for crawljar, without opening a store: the crawlers whose
 // schema exists (for `list`, and so read-only commands never create an empty schema by mistake).
-import pg from 'pg';
-import {poolConfig, storageError} from './connection.js';
+import type pg from 'pg';
+import {loadDriver, poolConfig, storageError} from './connection.js';
 import {schemaOf, schemaPrefix} from './schema.js';
 
 async function withClient<T>(url: string, doing: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
 	const {max: _max, ...config} = poolConfig(url);
-	const client = new pg.Client(config);
-	client.on('error', () => {});
+	let client: pg.Client | undefined;
 	try {
+		const {pg: driver, types} = await loadDriver();
+		client = new driver.Client({...config, types});
+		client.on('error', () => {});
 		await client.connect();
 		return await work(client);
 	} catch (error) {
 		throw storageError(error, url, doing);
 	} finally {
-		await client.end().catch(() => {});
+		await client?.end().catch(() => {});
 	}
 }
 

@@ -1,6 +1,6 @@
 // The connection side of the PostgreSQL store: a pg.Pool from a postgres:// URL, the URL as it
 // may be shown (password redacted), and pg's errors turned into ERR_STORAGE without secrets.
-import pg from 'pg';
+import type pg from 'pg';
 import {CrawljarError} from '../../errors.js';
 
 /** Pool size when the URL has no `max` parameter (pg's own default). */
@@ -8,10 +8,21 @@ export const defaultPoolSize = 10;
 /** A server that accepts no connection within this long is reported instead of waited for forever. */
 const connectTimeoutMs = 10_000;
 
-// int8 (bigint) columns hold epoch ms and ids: numbers, not pg's default strings. Per pool,
-// so an application's own pg clients keep their parsers.
-const types = new pg.TypeOverrides();
-types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+let driver: Promise<{pg: typeof pg; types: pg.CustomTypesConfig}> | undefined;
+
+/**
+ * pg, loaded on first use: a crawl on SQLite never loads it. int8 (bigint) columns hold epoch ms
+ * and ids: numbers, not pg's default strings; per pool, so an application's own pg clients keep
+ * their parsers.
+ */
+export function loadDriver(): Promise<{pg: typeof pg; types: pg.CustomTypesConfig}> {
+	driver ??= import('pg').then(({default: loaded}) => {
+		const types = new loaded.TypeOverrides();
+		types.setTypeParser(loaded.types.builtins.INT8, (value: string) => Number(value));
+		return {pg: loaded, types};
+	});
+	return driver;
+}
 
 export function isPostgresUrl(value: string): boolean {
 	return /^postgres(ql)?:\/\//i.test(value);
@@ -36,7 +47,7 @@ export function redactStoreUrl(url: string): string {
 }
 
 /** Validates the URL once (the field is named in the error) and reads the pool size from `?max=N`. */
-export function poolConfig(url: string): pg.PoolConfig {
+export function poolConfig(url: string): pg.PoolConfig & {max: number} {
 	if (!isPostgresUrl(url)) {
 		throw new CrawljarError('ERR_USAGE', `store URL must start with postgres:// or postgresql://, got ${redactStoreUrl(url)}`);
 	}
@@ -51,11 +62,13 @@ export function poolConfig(url: string): pg.PoolConfig {
 	if (!Number.isInteger(max) || max <= 0) {
 		throw new CrawljarError('ERR_USAGE', `store URL parameter max (pool size) expects a positive integer, got '${maxParam}'`);
 	}
-	return {connectionString: url, max, types, connectionTimeoutMillis: connectTimeoutMs};
+	return {connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs};
 }
 
-export function createPool(url: string): pg.Pool {
-	const pool = new pg.Pool(poolConfig(url));
+export async function createPool(url: string): Promise<pg.Pool> {
+	const config = poolConfig(url);
+	const {pg: driver, types} = await loadDriver();
+	const pool = new driver.Pool({...config, types});
 	// An idle connection the server drops emits 'error' on the pool: without a listener that
 	// would end the process. The next query simply takes a new connection.
 	pool.on('error', () => {});

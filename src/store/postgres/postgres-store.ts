@@ -2,7 +2,7 @@
 // pg.Pool. Same semantics as the SQLite store (the contract suite runs on both), and safe with
 // several handles on one database: leases skip rows another handle is taking, inserts dedupe
 // on the unique index, and a completion applies only to a request still in flight.
-import pg from 'pg';
+import type pg from 'pg';
 import type {
 	Completion,
 	FailedRequest,
@@ -18,7 +18,7 @@ import {prepareCompletions, prepareRequest, toJson} from '../sqlite/serialize.js
 import {toFailedRequest, toRunRecord, toStoredSession} from '../sqlite/rows.js';
 import type {FailedRow, RunRow, SessionRow} from '../sqlite/rows.js';
 import {commitBatchParams} from './commit-batch.js';
-import {createPool, retrying, storageError} from './connection.js';
+import {createPool, poolConfig, retrying, storageError} from './connection.js';
 import {migrate, schemaOf} from './schema.js';
 import {buildStatements, itemPageSize, requestColumns} from './statements.js';
 import type {Sql} from './statements.js';
@@ -34,11 +34,12 @@ export interface PostgresStoreOptions {
 }
 
 export class PostgresStore implements Store {
-	readonly #pool: pg.Pool;
 	readonly #url: string;
 	readonly #sql: Sql;
-	/** The schema is created and migrated on open; every call waits for it. */
-	readonly #ready: Promise<void>;
+	/** The pool (pg is loaded on first use), created on open; close ends it. */
+	readonly #pool: Promise<pg.Pool>;
+	/** The pool once the schema is created and migrated; every call waits for it. */
+	readonly #ready: Promise<pg.Pool>;
 	#closed = false;
 
 	/**
@@ -52,16 +53,19 @@ export class PostgresStore implements Store {
 	private constructor(options: PostgresStoreOptions) {
 		const schema = options.schema ?? schemaOf(options.crawler ?? '');
 		this.#url = options.url;
-		this.#pool = createPool(options.url);
 		this.#sql = buildStatements(schema);
+		poolConfig(options.url); // a bad URL throws here, naming the field
+		this.#pool = createPool(options.url);
+		this.#pool.catch(() => {});
 		this.#ready = this.#pool
-			.connect()
-			.then(async (client) => {
+			.then(async (pool) => {
+				const client = await pool.connect();
 				try {
 					await migrate(client, schema);
 				} finally {
 					client.release();
 				}
+				return pool;
 			})
 			.catch((error: unknown) => {
 				throw storageError(error, this.#url, `opening schema ${schema}`);
@@ -98,10 +102,10 @@ export class PostgresStore implements Store {
 		if (requests.length === 0) return 0;
 		const columns = requestColumns(requests.map(prepareRequest));
 		return this.#guard('adding requests', async () => {
-			await this.#ready;
+			const pool = await this.#ready;
 			// Two workers inserting overlapping links in other orders can deadlock: PostgreSQL aborts
 			// one statement, which is then simply run again (ON CONFLICT makes that safe).
-			return retrying(async () => (await this.#pool.query(this.#sql.addRequests, [runId, ...columns])).rowCount ?? 0);
+			return retrying(async () => (await pool.query(this.#sql.addRequests, [runId, ...columns])).rowCount ?? 0);
 		});
 	}
 
@@ -119,9 +123,9 @@ export class PostgresStore implements Store {
 		const prepared = prepareCompletions(completions);
 		const params = commitBatchParams(runId, prepared);
 		await this.#guard('committing completions', async () => {
-			await this.#ready;
+			const pool = await this.#ready;
 			// One statement, atomic by itself; run again if it deadlocked with another worker's insert.
-			await retrying(() => this.#pool.query(this.#sql.commitBatch, params));
+			await retrying(() => pool.query(this.#sql.commitBatch, params));
 		});
 	}
 
@@ -202,21 +206,21 @@ export class PostgresStore implements Store {
 	async close(): Promise<void> {
 		if (this.#closed) return;
 		this.#closed = true;
-		await this.#ready.catch(() => {});
-		await this.#pool.end();
+		const pool = await this.#pool.catch(() => undefined);
+		await pool?.end();
 	}
 
 	async #rows<Row extends pg.QueryResultRow = pg.QueryResultRow>(doing: string, text: string, values: unknown[] = []): Promise<Row[]> {
 		return this.#guard(doing, async () => {
-			await this.#ready;
-			return (await this.#pool.query<Row>(text, values)).rows;
+			const pool = await this.#ready;
+			return (await pool.query<Row>(text, values)).rows;
 		});
 	}
 
 	async #changes(doing: string, text: string, values: unknown[] = []): Promise<number> {
 		return this.#guard(doing, async () => {
-			await this.#ready;
-			return (await this.#pool.query(text, values)).rowCount ?? 0;
+			const pool = await this.#ready;
+			return (await pool.query(text, values)).rowCount ?? 0;
 		});
 	}
 

@@ -2,8 +2,9 @@
 // (`crawljar_<name>`), so its tables, indexes and schema version are its own, and dropping a
 // crawler's data is one DROP SCHEMA. Append a migration for every change; never edit one that
 // has shipped (old databases replay them).
-import pg from 'pg';
+import type pg from 'pg';
 import {CrawljarError} from '../../errors.js';
+import {quoteIdentifier} from './identifiers.js';
 
 export const schemaPrefix = 'crawljar_';
 /** PostgreSQL truncates identifiers past 63 bytes: two long names must not share a schema. */
@@ -94,7 +95,7 @@ export const schemaVersion = migrations.length;
  * neither race on CREATE nor apply a migration twice.
  */
 export async function migrate(client: pg.ClientBase, schema: string): Promise<void> {
-	const s = pg.escapeIdentifier(schema);
+	const s = quoteIdentifier(schema);
 	await client.query('BEGIN');
 	try {
 		await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`crawljar schema ${schema}`]);

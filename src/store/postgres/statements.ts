@@ -1,6 +1,6 @@
 // Every SQL text the PostgreSQL store runs, built once per store for its schema. Arrays go in as
 // one parameter each (unnest), so a batch of any size is one statement and one round trip.
-import pg from 'pg';
+import {quoteIdentifier} from './identifiers.js';
 
 /** Rows per page when streaming items: bounded memory, and no connection held between pages. */
 export const itemPageSize = 1000;
@@ -22,7 +22,7 @@ const newRequestsFrom = (first: number) => {
 };
 
 export function buildStatements(schema: string) {
-	const s = pg.escapeIdentifier(schema);
+	const s = quoteIdentifier(schema);
 	const insertRequests = `INSERT INTO ${s}.requests (run_id, unique_key, url, method, label, user_data, headers, depth, host)`;
 	return {
 		createRun: `INSERT INTO ${s}.runs (state, started_at) VALUES ('running', $1) RETURNING *`,
