@@ -72,6 +72,19 @@ export type Completion =
 	/** Hand an in-flight request back untouched (graceful stop, host cooldown). */
 	| {readonly kind: 'release'; readonly requestId: number; readonly retryAt: number};
 
+/** Who holds a leased request (a worker id) and until when (epoch ms): see `leaseAs`. */
+export interface LeaseHolder {
+	readonly owner: string;
+	readonly expiresAt: number;
+}
+
+/** What a fenced commit did: completions it wrote, and the requests whose completion it refused. */
+export interface FencedCommit {
+	readonly applied: number;
+	/** Not in flight under this owner any more: reclaimed (and maybe leased by another), or completed already. */
+	readonly refused: readonly number[];
+}
+
 export type RunState = 'running' | 'stopped' | 'finished' | 'aborted';
 
 export interface RunRecord {
@@ -126,6 +139,21 @@ export interface Store {
 	commit(runId: number, completions: readonly Completion[]): Promise<void>;
 	/** Resume after a crash: every in-flight request becomes pending again, due now. */
 	releaseInflight(runId: number): Promise<number>;
+
+	// Leases with an owner and an expiry (issue 10): several workers on one store. A lease is
+	// held until the owner's completion, or until it expires AND someone reclaims it; renewal
+	// (a heartbeat) moves the expiry of everything an owner holds. Fencing: a completion through
+	// commitAs applies only while its request is still in flight under that owner, so a worker
+	// that was paused past its lease finds its late completions refused, never written twice.
+	// `lease` and `commit` stay the unfenced forms (a lease with no owner never expires).
+	/** `lease`, recording `holder` on each request leased. */
+	leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder): Promise<StoredRequest[]>;
+	/** Every request `holder.owner` holds in this run is now held until `holder.expiresAt`; returns how many. */
+	renewLeases(runId: number, holder: LeaseHolder): Promise<number>;
+	/** `commit`, fenced by owner; each completion atomically, the batch in one transaction. */
+	commitAs(runId: number, owner: string, completions: readonly Completion[]): Promise<FencedCommit>;
+	/** In-flight requests whose lease expired by `now` become pending again, due now, with no owner. */
+	reclaimExpired(runId: number, now: number): Promise<number>;
 	/** Failed requests back to pending (retry counters reset). */
 	requeueFailed(runId: number): Promise<number>;
 	/** Earliest retryAt of a pending request, if any. */

@@ -6,29 +6,9 @@ import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import type {TestContext} from 'node:test';
 import {CrawljarError} from '../../src/errors.js';
-import type {Completion, NewRequest, Store, StoredRequest, StoredSession} from '../../src/store/store.js';
-
-function request(key: string, extra: Partial<NewRequest> = {}): NewRequest {
-	return {url: `https://example.com/${key}`, uniqueKey: key, depth: 0, ...extra};
-}
-
-function done(requestId: number, items: unknown[] = [], enqueued: NewRequest[] = []): Completion {
-	return {kind: 'done', requestId, items, enqueued, status: 200};
-}
-
-function retry(requestId: number, retryAt: number, retryCount = 1): Completion {
-	return {kind: 'retry', requestId, retryAt, retryCount, reloginCount: 0, rateLimitCount: 0, error: 'boom'};
-}
-
-function keys(requests: readonly StoredRequest[]): string[] {
-	return requests.map((stored) => stored.uniqueKey);
-}
-
-async function collect(iterable: AsyncIterable<unknown>): Promise<unknown[]> {
-	const values: unknown[] = [];
-	for await (const value of iterable) values.push(value);
-	return values;
-}
+import type {NewRequest, Store, StoredRequest, StoredSession} from '../../src/store/store.js';
+import {collect, done, keys, request, retry} from './contract-helpers.js';
+import {twoHandleContract} from './contract-two-handles.js';
 
 export interface ContractOptions {
 	readonly openPair?: () => Promise<readonly [Store, Store]>;
@@ -389,6 +369,53 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
 			assert.equal(await store.getMeta('schedule:last'), '');
 		});
 
+		test('leaseAs: a fenced commit applies for the owner and is refused for anyone else, items and links included', async (t) => {
+			const {store, runId} = await setup(t);
+			await store.addRequests(runId, [request('a'), request('b'), request('c')]);
+			const [a, b] = await store.leaseAs(runId, 2, 0, {owner: 'w1', expiresAt: 5000});
+			assert.deepEqual([a!.uniqueKey, b!.uniqueKey], ['a', 'b']);
+			const [c] = await store.lease(runId, 1, 0); // leased without an owner
+			const refused = await store.commitAs(runId, 'w2', [done(a!.id, ['by w2'], [request('x')]), done(c!.id, ['unowned'])]);
+			assert.deepEqual(refused, {applied: 0, refused: [a!.id, c!.id]});
+			assert.equal(await store.itemCount(runId), 0);
+			assert.equal(await store.addRequests(runId, [request('x')]), 1, 'the refused completion enqueued nothing');
+			const applied = await store.commitAs(runId, 'w1', [done(a!.id, ['by w1'], [request('y')]), retry(b!.id, 0), done(a!.id, ['twice'])]);
+			assert.deepEqual(applied, {applied: 2, refused: [a!.id]});
+			assert.deepEqual(await collect(store.items(runId)), ['by w1']);
+			assert.deepEqual(await store.commitAs(runId, 'w1', []), {applied: 0, refused: []});
+			// The unfenced commit still completes what `lease` handed out.
+			await store.commit(runId, [done(c!.id, ['plain'])]);
+			assert.deepEqual(await collect(store.items(runId)), ['by w1', 'plain']);
+			assert.deepEqual(await store.counts(runId), {pending: 3, inflight: 0, done: 2, failed: 0});
+		});
+
+		test('reclaimExpired takes back only expired leases; renewLeases moves an owner\'s expiry; the stale owner is fenced out', async (t) => {
+			const {store, runId} = await setup(t);
+			await store.addRequests(runId, [request('a'), request('b'), request('c'), request('d')]);
+			const [a, b] = await store.leaseAs(runId, 2, 0, {owner: 'w1', expiresAt: 1000});
+			const [c] = await store.leaseAs(runId, 1, 0, {owner: 'w2', expiresAt: 1000});
+			await store.lease(runId, 1, 0); // d: no owner, never expires
+			assert.equal(await store.reclaimExpired(runId, 999), 0);
+			assert.equal(await store.renewLeases(runId, {owner: 'w2', expiresAt: 3000}), 1);
+			assert.equal(await store.renewLeases(runId, {owner: 'nobody', expiresAt: 3000}), 0);
+			assert.equal(await store.reclaimExpired(runId, 1000), 2, 'a and b: w1 did not renew');
+			assert.deepEqual(await store.counts(runId), {pending: 2, inflight: 2, done: 0, failed: 0});
+			assert.equal(await store.nextDueAt(runId), 0, 'reclaimed requests are due now');
+			const again = await store.leaseAs(runId, 10, 1000, {owner: 'w3', expiresAt: 9000});
+			assert.deepEqual(keys(again), ['a', 'b']);
+			// w1 wakes up late: refused; w3's completion is the one written.
+			assert.deepEqual(await store.commitAs(runId, 'w1', [done(a!.id, ['late']), done(b!.id, ['late'])]), {applied: 0, refused: [a!.id, b!.id]});
+			assert.equal(await store.renewLeases(runId, {owner: 'w1', expiresAt: 99_000}), 0, 'w1 holds nothing any more');
+			assert.deepEqual(await store.commitAs(runId, 'w3', [done(a!.id, ['a']), done(b!.id, ['b'])]), {applied: 2, refused: []});
+			assert.deepEqual(await store.commitAs(runId, 'w2', [done(c!.id, ['c'])]), {applied: 1, refused: []});
+			assert.deepEqual(await collect(store.items(runId)), ['a', 'b', 'c']);
+			assert.equal(await store.reclaimExpired(runId, Number.MAX_SAFE_INTEGER), 0, 'an unowned lease never expires');
+			// Resume after a crash releases owned leases too.
+			await store.addRequests(runId, [request('e')]);
+			await store.leaseAs(runId, 1, 0, {owner: 'w4', expiresAt: 1});
+			assert.equal(await store.releaseInflight(runId), 2);
+		});
+
 		const {openPair} = options;
 		if (openPair) twoHandleContract(openPair);
 
@@ -398,85 +425,5 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
 			await store.close();
 			await store.close();
 		});
-	});
-}
-
-/** Two handles on one database, used at the same time, as two workers use them. */
-function twoHandleContract(openPair: () => Promise<readonly [Store, Store]>): void {
-	async function pair(t: TestContext): Promise<{first: Store; second: Store}> {
-		const [first, second] = await openPair();
-		t.after(async () => {
-			await first.close();
-			await second.close();
-		});
-		return {first, second};
-	}
-
-	test('two handles: a run created by one is seen by the other', async (t) => {
-		const {first, second} = await pair(t);
-		const run = await first.createRun(1000);
-		assert.equal((await second.latestRun())?.id, run.id);
-		await second.addRequests(run.id, [request('a')]);
-		assert.deepEqual(keys(await first.lease(run.id, 10, 0)), ['a']);
-		await second.setMeta('k', 'v');
-		assert.equal(await first.getMeta('k'), 'v');
-	});
-
-	test('two handles adding the same links at once store each link once', async (t) => {
-		const {first, second} = await pair(t);
-		const run = await first.createRun(1000);
-		const links = Array.from({length: 300}, (_, index) => request(`link-${index}`));
-		const reversed = [...links].reverse();
-		// Batches overlapping in opposite orders, all at once: each key is new to exactly one call.
-		const batches = [links.slice(0, 200), reversed.slice(0, 200), links.slice(100), reversed.slice(50, 250)];
-		const added = await Promise.all(batches.map((batch, index) => (index % 2 === 0 ? first : second).addRequests(run.id, batch)));
-		assert.equal(added.reduce((sum, n) => sum + n, 0), 300);
-		const leased = [...(await first.lease(run.id, 1000, 0))];
-		assert.equal(new Set(keys(leased)).size, 300);
-		assert.equal(leased.length, 300);
-	});
-
-	test('two handles enqueueing the same links in concurrent commits store each link once', async (t) => {
-		const {first, second} = await pair(t);
-		const run = await first.createRun(1000);
-		await first.addRequests(run.id, Array.from({length: 20}, (_, index) => request(`page-${index}`)));
-		const pages = await first.lease(run.id, 20, 0);
-		const links = Array.from({length: 50}, (_, index) => request(`shared-${index}`));
-		await Promise.all(
-			pages.map((page, index) =>
-				(index % 2 === 0 ? first : second).commit(run.id, [done(page.id, [{page: page.uniqueKey}], index % 2 === 0 ? links : [...links].reverse())]),
-			),
-		);
-		assert.equal(await second.itemCount(run.id), 20);
-		const leased = await second.lease(run.id, 1000, 0);
-		assert.deepEqual(new Set(keys(leased)), new Set(links.map((link) => link.uniqueKey)));
-		assert.equal(leased.length, 50);
-	});
-
-	test('two handles leasing at once never get the same request', async (t) => {
-		const {first, second} = await pair(t);
-		const run = await first.createRun(1000);
-		const total = 400;
-		await first.addRequests(run.id, Array.from({length: total}, (_, index) => request(`r-${index}`)));
-		const drain = async (store: Store): Promise<StoredRequest[]> => {
-			const got: StoredRequest[] = [];
-			for (;;) {
-				const batch = await store.lease(run.id, 7, 0);
-				if (batch.length === 0) return got;
-				got.push(...batch);
-			}
-		};
-		// Two concurrent lease loops per handle.
-		const handles = [first, second, first, second];
-		const results = await Promise.all(handles.map(drain));
-		const all = results.flat();
-		assert.equal(all.length, total);
-		assert.equal(new Set(all.map((stored) => stored.id)).size, total);
-		// Each loop completes what it leased: every completion applies once, none is lost.
-		await Promise.all(results.map((got, index) => handles[index]!.commit(run.id, got.map((stored) => done(stored.id, [stored.uniqueKey])))));
-		assert.equal(await first.itemCount(run.id), total);
-		// A late second completion through the other handle writes nothing.
-		await second.commit(run.id, results[0]!.slice(0, 5).map((stored) => done(stored.id, ['again'])));
-		assert.equal(await second.itemCount(run.id), total);
 	});
 }

@@ -9,7 +9,7 @@ import {requestColumns} from './statements.js';
  * applies them one by one, does). So the later ones are dropped here, and the rest is
  * independent per request: one statement can apply it all.
  */
-export function commitBatchParams(runId: number, completions: readonly PreparedCompletion[]): unknown[] {
+export function commitBatchParams(runId: number, completions: readonly PreparedCompletion[], owner: string | null): unknown[] {
 	const seen = new Set<number>();
 	const fields = {ids: [] as number[], kinds: [] as string[], status: [] as (number | null)[], retryAt: [] as (number | null)[]};
 	const counts = {retry: [] as (number | null)[], relogin: [] as (number | null)[], rateLimit: [] as (number | null)[]};
@@ -57,5 +57,17 @@ export function commitBatchParams(runId: number, completions: readonly PreparedC
 		parents,
 		runId,
 		...requestColumns(enqueued),
+		owner,
 	];
+}
+
+/** Splits a batch by the ids the commit statement applied to: the first completion of each applied id counts, every other one was refused. */
+export function fencedResult(completions: readonly {readonly requestId: number}[], appliedIds: ReadonlySet<number>): {applied: number; refused: number[]} {
+	const counted = new Set<number>();
+	const refused: number[] = [];
+	for (const {requestId} of completions) {
+		if (appliedIds.has(requestId) && !counted.has(requestId)) counted.add(requestId);
+		else refused.push(requestId);
+	}
+	return {applied: counted.size, refused};
 }

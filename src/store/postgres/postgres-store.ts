@@ -6,7 +6,9 @@ import type pg from 'pg';
 import type {
 	Completion,
 	FailedRequest,
+	FencedCommit,
 	FrontierCounts,
+	LeaseHolder,
 	NewRequest,
 	RunRecord,
 	RunState,
@@ -17,7 +19,7 @@ import type {
 import {prepareCompletions, prepareRequest, toJson} from '../sqlite/serialize.js';
 import {toFailedRequest, toRunRecord, toStoredSession} from '../sqlite/rows.js';
 import type {FailedRow, RunRow, SessionRow} from '../sqlite/rows.js';
-import {commitBatchParams} from './commit-batch.js';
+import {commitBatchParams, fencedResult} from './commit-batch.js';
 import {createPool, poolConfig, retrying, storageError} from './connection.js';
 import {migrate, schemaOf} from './schema.js';
 import {buildStatements, itemPageSize, requestColumns} from './statements.js';
@@ -110,8 +112,17 @@ export class PostgresStore implements Store {
 	}
 
 	async lease(runId: number, limit: number, now: number): Promise<StoredRequest[]> {
+		return this.#lease(runId, limit, now, undefined);
+	}
+
+	async leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder): Promise<StoredRequest[]> {
+		return this.#lease(runId, limit, now, holder);
+	}
+
+	async #lease(runId: number, limit: number, now: number, holder: LeaseHolder | undefined): Promise<StoredRequest[]> {
 		if (limit <= 0) return [];
-		const rows = await this.#rows<LeasedPgRow>('leasing requests', this.#sql.lease, [runId, now, limit]);
+		const params = [runId, now, limit, holder?.owner ?? null, holder?.expiresAt ?? null];
+		const rows = await this.#rows<LeasedPgRow>('leasing requests', this.#sql.lease, params);
 		rows.sort((a, b) => a.retry_at - b.retry_at || a.id - b.id);
 		return rows.map((row) => toLeasedRequest(row, runId));
 	}
@@ -119,14 +130,32 @@ export class PostgresStore implements Store {
 	// Items are serialized before the transaction: an unstorable item rejects the whole call
 	// with ERR_STORAGE and nothing is written. A failure of the statement writes nothing of the batch.
 	async commit(runId: number, completions: readonly Completion[]): Promise<void> {
-		if (completions.length === 0) return;
+		await this.#commit(runId, completions, null);
+	}
+
+	async commitAs(runId: number, owner: string, completions: readonly Completion[]): Promise<FencedCommit> {
+		const appliedIds = await this.#commit(runId, completions, owner);
+		return fencedResult(completions, appliedIds);
+	}
+
+	async #commit(runId: number, completions: readonly Completion[], owner: string | null): Promise<Set<number>> {
+		if (completions.length === 0) return new Set();
 		const prepared = prepareCompletions(completions);
-		const params = commitBatchParams(runId, prepared);
-		await this.#guard('committing completions', async () => {
+		const params = commitBatchParams(runId, prepared, owner);
+		return this.#guard('committing completions', async () => {
 			const pool = await this.#ready;
 			// One statement, atomic by itself; run again if it deadlocked with another worker's insert.
-			await retrying(() => pool.query(this.#sql.commitBatch, params));
+			const {rows} = await retrying(() => pool.query<{id: number}>(this.#sql.commitBatch, params));
+			return new Set(rows.map((row) => row.id));
 		});
+	}
+
+	async renewLeases(runId: number, holder: LeaseHolder): Promise<number> {
+		return this.#changes('renewing leases', this.#sql.renewLeases, [runId, holder.owner, holder.expiresAt]);
+	}
+
+	async reclaimExpired(runId: number, now: number): Promise<number> {
+		return this.#changes('reclaiming expired leases', this.#sql.reclaimExpired, [runId, now]);
 	}
 
 	async releaseInflight(runId: number): Promise<number> {

@@ -53,12 +53,15 @@ const migrations: readonly ((s: string) => string)[] = [
 		status integer,
 		error_code text,
 		error text,
+		-- The worker holding an in-flight request and until when (NULL: leased without an owner).
+		lease_owner text,
+		lease_expires_at bigint,
 		UNIQUE (run_id, unique_key)
 	);
 	-- Partial indexes: leasing, resume and 'failed' walk only the rows in that state, so they stay
 	-- small however large the done part of the frontier grows.
 	CREATE INDEX requests_pending ON ${s}.requests (run_id, retry_at, id) WHERE state = 'pending';
-	CREATE INDEX requests_inflight ON ${s}.requests (run_id) WHERE state = 'inflight';
+	CREATE INDEX requests_inflight ON ${s}.requests (run_id, lease_expires_at) WHERE state = 'inflight';
 	CREATE INDEX requests_failed ON ${s}.requests (run_id, id) WHERE state = 'failed';
 
 	-- Items are text, not jsonb: jsonb reorders keys, and an export must give back what was pushed.

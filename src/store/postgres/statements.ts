@@ -39,7 +39,8 @@ export function buildStatements(schema: string) {
 				ORDER BY retry_at, id LIMIT $3
 				FOR UPDATE SKIP LOCKED
 			)
-			UPDATE ${s}.requests AS r SET state = 'inflight' FROM picked WHERE r.id = picked.id
+			UPDATE ${s}.requests AS r SET state = 'inflight', lease_owner = $4, lease_expires_at = $5
+			FROM picked WHERE r.id = picked.id
 			RETURNING ${leasedColumns.replace(/(\w+)/g, 'r.$1')}`,
 		// A whole batch of completions in ONE statement (atomic by itself, one round trip): the
 		// state changes, the done requests' items and their new requests. Only the first completion
@@ -48,7 +49,8 @@ export function buildStatements(schema: string) {
 		// in flight, and items and new requests are written only for the done-marks that applied,
 		// so a second completion of the same request writes nothing (exactly-once results).
 		// $1 run id; $2..$10 one array per completion field; $11, $12 items (request id, JSON);
-		// $13 parent request id of each new request; $14.. new requests (run id, then columns).
+		// $13 parent request id of each new request; $14.. new requests (run id, then columns);
+		// $23 the owner whose leases fence the batch (NULL: unfenced). Returns the ids it applied to.
 		commitBatch: `WITH input AS (
 				SELECT * FROM unnest($2::bigint[], $3::text[], $4::integer[], $5::bigint[], $6::integer[], $7::integer[],
 					$8::integer[], $9::text[], $10::text[]) AS t (id, kind, status, retry_at, retry_count, relogin_count,
@@ -62,23 +64,31 @@ export function buildStatements(schema: string) {
 					retry_at = CASE WHEN i.kind IN ('retry', 'release') THEN i.retry_at ELSE r.retry_at END,
 					retry_count = CASE WHEN i.kind IN ('retry', 'failed') THEN i.retry_count ELSE r.retry_count END,
 					relogin_count = CASE i.kind WHEN 'retry' THEN i.relogin_count ELSE r.relogin_count END,
-					ratelimit_count = CASE i.kind WHEN 'retry' THEN i.ratelimit_count ELSE r.ratelimit_count END
+					ratelimit_count = CASE i.kind WHEN 'retry' THEN i.ratelimit_count ELSE r.ratelimit_count END,
+					lease_owner = NULL,
+					lease_expires_at = NULL
 				FROM input AS i
-				WHERE r.id = i.id AND r.run_id = $1 AND r.state = 'inflight'
+				WHERE r.id = i.id AND r.run_id = $1 AND r.state = 'inflight' AND ($23::text IS NULL OR r.lease_owner = $23)
 				RETURNING r.id, i.kind
 			), stored_items AS (
 				INSERT INTO ${s}.items (run_id, request_id, data)
 				SELECT $1, it.request_id, it.data FROM unnest($11::bigint[], $12::text[]) WITH ORDINALITY AS it (request_id, data, ord)
 				WHERE it.request_id IN (SELECT id FROM marked WHERE kind = 'done') ORDER BY it.ord
-			)
-			${insertRequests}
+			), new_requests AS (
+				${insertRequests}
 			SELECT $14::integer, k, u, m, l, ud, h, d, ho
 			FROM unnest($13::bigint[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
 				$21::integer[], $22::text[]) WITH ORDINALITY AS t (parent, k, u, m, l, ud, h, d, ho, ord)
-			WHERE t.parent IN (SELECT id FROM marked WHERE kind = 'done') ORDER BY t.ord
-			ON CONFLICT (run_id, unique_key) DO NOTHING`,
+				WHERE t.parent IN (SELECT id FROM marked WHERE kind = 'done') ORDER BY t.ord
+				ON CONFLICT (run_id, unique_key) DO NOTHING
+			)
+			SELECT id FROM marked`,
 
-		releaseInflight: `UPDATE ${s}.requests SET state = 'pending', retry_at = 0 WHERE run_id = $1 AND state = 'inflight'`,
+		releaseInflight: `UPDATE ${s}.requests SET state = 'pending', retry_at = 0, lease_owner = NULL, lease_expires_at = NULL
+			WHERE run_id = $1 AND state = 'inflight'`,
+		renewLeases: `UPDATE ${s}.requests SET lease_expires_at = $3 WHERE run_id = $1 AND state = 'inflight' AND lease_owner = $2`,
+		reclaimExpired: `UPDATE ${s}.requests SET state = 'pending', retry_at = 0, lease_owner = NULL, lease_expires_at = NULL
+			WHERE run_id = $1 AND state = 'inflight' AND lease_expires_at <= $2`,
 		requeueFailed: `UPDATE ${s}.requests SET state = 'pending', retry_at = 0, retry_count = 0, relogin_count = 0,
 				ratelimit_count = 0, status = NULL, error_code = NULL, error = NULL
 			WHERE run_id = $1 AND state = 'failed'`,

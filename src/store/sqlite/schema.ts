@@ -61,6 +61,11 @@ const migrations: readonly string[] = [
 		value TEXT NOT NULL
 	);
 	`,
+	// 2: leases with an owner and an expiry (see lease-statements.ts).
+	`
+	ALTER TABLE requests ADD COLUMN lease_owner TEXT;
+	ALTER TABLE requests ADD COLUMN lease_expires_at INTEGER;
+	`,
 ];
 
 /** The schema version this build writes. */

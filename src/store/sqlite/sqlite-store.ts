@@ -6,7 +6,9 @@ import type Database from 'better-sqlite3';
 import type {
 	Completion,
 	FailedRequest,
+	FencedCommit,
 	FrontierCounts,
+	LeaseHolder,
 	NewRequest,
 	RunRecord,
 	RunState,
@@ -22,6 +24,8 @@ import {prepareCompletions, prepareRequest, toJson} from './serialize.js';
 import type {PreparedCompletion, RequestInsert} from './serialize.js';
 import {itemPageSize, prepareStatements} from './statements.js';
 import {checkpointWalBytes} from './wal-limits.js';
+import {prepareLeaseStatements} from './lease-statements.js';
+import type {LeaseStatements} from './lease-statements.js';
 import type {Statements} from './statements.js';
 
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
@@ -34,6 +38,8 @@ export class SqliteStore implements Store {
 	readonly #sql: Statements;
 	readonly #commit: (runId: number, completions: readonly PreparedCompletion[], delta: CountDelta) => void;
 	readonly #addRequests: (runId: number, rows: readonly RequestInsert[]) => number;
+	readonly #leases: LeaseStatements;
+	readonly #commitAs: (runId: number, owner: string, completions: readonly PreparedCompletion[], delta: CountDelta) => FencedCommit;
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -55,6 +61,22 @@ export class SqliteStore implements Store {
 		});
 		this.#commit = db.transaction((runId: number, completions: readonly PreparedCompletion[], delta: CountDelta): void => {
 			for (const completion of completions) applyCompletion(sql, runId, completion, delta);
+		});
+		const leases = prepareLeaseStatements(db);
+		this.#leases = leases;
+		// Fence, then apply, inside one transaction: nothing can take the request in between.
+		this.#commitAs = db.transaction((runId: number, owner: string, completions: readonly PreparedCompletion[], delta: CountDelta): FencedCommit => {
+			const refused: number[] = [];
+			let applied = 0;
+			for (const completion of completions) {
+				if (leases.holds.get(completion.requestId, runId, owner) === undefined) {
+					refused.push(completion.requestId);
+					continue;
+				}
+				applyCompletion(sql, runId, completion, delta);
+				applied++;
+			}
+			return {applied, refused};
 		});
 	}
 
@@ -103,6 +125,35 @@ export class SqliteStore implements Store {
 		this.#commit(runId, prepareCompletions(completions), delta);
 		this.#counts.apply(runId, delta);
 		this.#wrote();
+	}
+
+	async leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder): Promise<StoredRequest[]> {
+		if (limit <= 0) return [];
+		const rows = this.#leases.leaseAs.all(holder.owner, holder.expiresAt, runId, now, limit);
+		if (rows.length === 0) return [];
+		this.#counts.move(runId, 'pending', 'inflight', rows.length);
+		this.#wrote();
+		rows.sort((a, b) => a[11] - b[11] || a[0] - b[0]); // retryAt, then id
+		return rows.map((row) => toStoredRequest(row, runId));
+	}
+
+	async renewLeases(runId: number, holder: LeaseHolder): Promise<number> {
+		return this.#afterChanges(this.#leases.renew.run(holder.expiresAt, runId, holder.owner).changes);
+	}
+
+	async commitAs(runId: number, owner: string, completions: readonly Completion[]): Promise<FencedCommit> {
+		if (completions.length === 0) return {applied: 0, refused: []};
+		const delta = emptyDelta();
+		const result = this.#commitAs(runId, owner, prepareCompletions(completions), delta);
+		this.#counts.apply(runId, delta);
+		this.#wrote();
+		return result;
+	}
+
+	async reclaimExpired(runId: number, now: number): Promise<number> {
+		const reclaimed = this.#leases.reclaim.run(runId, now).changes;
+		this.#counts.move(runId, 'inflight', 'pending', reclaimed);
+		return this.#afterChanges(reclaimed);
 	}
 
 	async releaseInflight(runId: number): Promise<number> {
