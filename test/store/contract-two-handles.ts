@@ -106,4 +106,39 @@ function twoHandleContract(openPair: () => Promise<readonly [Store, Store]>): vo
 		await second.commit(run.id, results[0]!.slice(0, 5).map((stored) => done(stored.id, ['again'])));
 		assert.equal(await second.itemCount(run.id), total);
 	});
+
+	test('two handles: of racing compareAndSetMeta claims over one expected value, exactly one wins', async (t) => {
+		const {first, second} = await pair(t);
+		for (const [round, expected] of [[0, undefined], [1, 'round-0']] as const) {
+			const claims = await Promise.all(
+				[first, second, first, second].map((store, index) => store.compareAndSetMeta('lock', expected, `round-${round}:${index}`)),
+			);
+			assert.equal(claims.filter(Boolean).length, 1, `round ${round}`);
+			const winner = claims.indexOf(true);
+			assert.equal(await second.getMeta('lock'), `round-${round}:${winner}`);
+			await first.setMeta('lock', `round-${round}`);
+		}
+	});
+
+	test('two handles leasing at once after a resume: the suspects still go one at a time, alone', async (t) => {
+		const {first, second} = await pair(t);
+		const run = await first.createRun(1000);
+		await first.addRequests(run.id, Array.from({length: 6}, (_, index) => request(`s-${index}`)));
+		assert.equal((await first.lease(run.id, 6, 0)).length, 6);
+		assert.deepEqual(await second.releaseInflight(run.id), {released: 6, crashed: 0});
+		await first.addRequests(run.id, [request('ordinary')]);
+		for (let round = 0; round < 6; round++) {
+			// Four leases at once, two per handle, owned or not: exactly one request between them.
+			const batches = await Promise.all([
+				first.lease(run.id, 10, 0),
+				second.leaseAs(run.id, 10, 0, {owner: 'w2', expiresAt: 9000}),
+				first.leaseAs(run.id, 10, 0, {owner: 'w1', expiresAt: 9000}),
+				second.lease(run.id, 10, 0),
+			]);
+			const got = batches.flat();
+			assert.deepEqual(keys(got), [`s-${round}`], `round ${round}`);
+			await first.commit(run.id, [done(got[0]!.id)]);
+		}
+		assert.deepEqual(keys(await second.lease(run.id, 10, 0)), ['ordinary']);
+	});
 }
