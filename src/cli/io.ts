@@ -1,5 +1,6 @@
 // What a command needs from the outside world, injectable so commands are testable in-process.
 import type {Logger} from '../job/types.js';
+import {resolveStoreLocation, type StoreLocation} from '../store/open-store.js';
 
 export interface CliIo {
 	readonly stdout: NodeJS.WritableStream & {isTTY?: boolean};
@@ -24,4 +25,9 @@ export function createLogger(write: (line: string) => void): Logger {
 
 export function storageDirOf(flag: string | undefined, io: CliIo): string {
 	return flag ?? io.env.CRAWLJAR_STORAGE ?? './storage';
+}
+
+/** The store a command uses, from its --store / --storage flags and the environment (see store/open-store.ts). */
+export function storeLocationOf(values: Readonly<Record<string, string | boolean | undefined>>, io: CliIo): StoreLocation {
+	return resolveStoreLocation({storeUrl: values.store as string | undefined, storageDir: values.storage as string | undefined}, io.env);
 }

@@ -9,7 +9,7 @@ import {mergeRetryOptions, resolveRetryOptions, type ResolvedRetryOptions} from 
 import {toLoginStrategy} from '../sessions/login/login-strategy.js';
 import {SESSION_DEFAULTS} from '../sessions/session-options.js';
 import {SessionPool} from '../sessions/session-pool.js';
-import {openStore} from '../store/open-store.js';
+import {openStore, resolveStoreLocation} from '../store/open-store.js';
 import type {Store} from '../store/store.js';
 import {ErrorTally} from '../output/top-errors.js';
 import type {RunSummary} from '../output/summary.js';
@@ -25,8 +25,10 @@ import {createRateMeter} from '../output/rate-meter.js';
 import {resolveKeyWithSource} from '../sessions/crypto.js';
 
 export interface RunOptions {
-	/** @default process.env.CRAWLJAR_STORAGE ?? './storage' */
+	/** SQLite folder. @default process.env.CRAWLJAR_STORAGE ?? './storage' (unless CRAWLJAR_STORE is set) */
 	readonly storageDir?: string;
+	/** A postgres:// URL: the crawl's store is PostgreSQL (see store/open-store.ts). @default process.env.CRAWLJAR_STORE */
+	readonly storeUrl?: string;
 	/** Start a new run even if the last one is unfinished (sessions are kept). */
 	readonly fresh?: boolean;
 	/** Put the last run's failed requests back in the queue and continue it. */
@@ -55,7 +57,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	const log = options.log ?? silentLog;
 	const now = Date.now;
 	const storageDir = options.storageDir ?? process.env.CRAWLJAR_STORAGE ?? './storage';
-	const store = options.store ?? openStore(storageDir, definition.name);
+	const store = options.store ?? openStore(resolveStoreLocation(options, process.env), definition.name);
 	let releaseLock: (() => Promise<void>) | undefined;
 	try {
 		releaseLock = await acquireRunLock(store, definition.name, now());

@@ -88,6 +88,19 @@ export const CRASHES_BEFORE_FAILING = 2;
 
 export const CRASHED_WORKER_MESSAGE = `the process died ${CRASHES_BEFORE_FAILING} times while this request was in flight (out of memory on its body or in its handler?); not fetched again: \`crawljar run --retry-failed\` tries it once more`;
 
+/** Who holds a leased request (a worker id) and until when (epoch ms): see `leaseAs`. */
+export interface LeaseHolder {
+	readonly owner: string;
+	readonly expiresAt: number;
+}
+
+/** What a fenced commit did: completions it wrote, and the requests whose completion it refused. */
+export interface FencedCommit {
+	readonly applied: number;
+	/** Not in flight under this owner any more: reclaimed (and maybe leased by another), or completed already. */
+	readonly refused: readonly number[];
+}
+
 export type RunState = 'running' | 'stopped' | 'finished' | 'aborted';
 
 export interface RunRecord {
@@ -151,6 +164,25 @@ export interface Store {
 	 * retryCount kept). A retry completion resets that count (the request ran to its end).
 	 */
 	releaseInflight(runId: number): Promise<ReleasedInflight>;
+
+	// Leases with an owner and an expiry (issue 10): several workers on one store. A lease is
+	// held until the owner's completion, or until it expires AND someone reclaims it; renewal
+	// (a heartbeat) moves the expiry of everything an owner holds. Fencing: a completion through
+	// commitAs applies only while its request is still in flight under that owner, so a worker
+	// that was paused past its lease finds its late completions refused, never written twice.
+	// `lease` and `commit` stay the unfenced forms (a lease with no owner never expires).
+	/** `lease` (the same suspect rule), recording `holder` on each request leased. */
+	leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder): Promise<StoredRequest[]>;
+	/** Every request `holder.owner` holds in this run is now held until `holder.expiresAt`; returns how many. */
+	renewLeases(runId: number, holder: LeaseHolder): Promise<number>;
+	/** `commit`, fenced by owner; each completion atomically, the batch in one transaction. */
+	commitAs(runId: number, owner: string, completions: readonly Completion[]): Promise<FencedCommit>;
+	/**
+	 * In-flight requests whose lease expired by `now` become pending again, due now, with no owner.
+	 * Their crash count is left as it is: an expired lease is a slow or paused worker as often as
+	 * a dead one, and only a resume (releaseInflight) counts a crash.
+	 */
+	reclaimExpired(runId: number, now: number): Promise<number>;
 	/** Failed requests back to pending (retry and crash counters reset). */
 	requeueFailed(runId: number): Promise<number>;
 	/** Earliest retryAt of a pending request, if any. */

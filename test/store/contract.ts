@@ -1,35 +1,24 @@
 // The Store contract: every engine (SQLite, PostgreSQL, …) must pass this one suite.
 // `open` must return a fresh, empty store on every call; each test closes what it opened.
+// `openPair`, where the engine has it, returns two handles on ONE fresh, empty database (two
+// workers): the cases for concurrent dedupe and lease exclusivity run on it.
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import type {TestContext} from 'node:test';
 import {CrawljarError} from '../../src/errors.js';
-import {CRASHED_WORKER_MESSAGE} from '../../src/store/store.js';
-import type {Completion, NewRequest, Store, StoredRequest, StoredSession} from '../../src/store/store.js';
+import type {NewRequest, Store, StoredRequest, StoredSession} from '../../src/store/store.js';
+import {collect, done, keys, request, retry} from './contract-helpers.js';
+import {crashContract} from './contract-crashes.js';
+import {leaseContract} from './contract-leases.js';
+import {twoHandleContract} from './contract-two-handles.js';
 
-function request(key: string, extra: Partial<NewRequest> = {}): NewRequest {
-	return {url: `https://example.com/${key}`, uniqueKey: key, depth: 0, ...extra};
+export interface ContractOptions {
+	readonly openPair?: () => Promise<readonly [Store, Store]>;
+	/** Skips the whole suite with this reason (an engine whose server is not reachable outside CI). */
+	readonly skip?: string | false;
 }
 
-function done(requestId: number, items: unknown[] = [], enqueued: NewRequest[] = []): Completion {
-	return {kind: 'done', requestId, items, enqueued, status: 200};
-}
-
-function retry(requestId: number, retryAt: number, retryCount = 1): Completion {
-	return {kind: 'retry', requestId, retryAt, retryCount, reloginCount: 0, rateLimitCount: 0, error: 'boom'};
-}
-
-function keys(requests: readonly StoredRequest[]): string[] {
-	return requests.map((stored) => stored.uniqueKey);
-}
-
-async function collect(iterable: AsyncIterable<unknown>): Promise<unknown[]> {
-	const values: unknown[] = [];
-	for await (const value of iterable) values.push(value);
-	return values;
-}
-
-export function storeContract(name: string, open: () => Promise<Store>): void {
+export function storeContract(name: string, open: () => Promise<Store>, options: ContractOptions = {}): void {
 	/** A fresh store, closed when the test ends, with one run already created. */
 	async function setup(t: TestContext): Promise<{store: Store; runId: number}> {
 		const store = await open();
@@ -46,7 +35,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 		return requests;
 	}
 
-	describe(`Store contract: ${name}`, () => {
+	describe(`Store contract: ${name}`, {skip: options.skip ?? false}, () => {
 		test('createRun, latestRun, setRunState and listRuns (newest first)', async (t) => {
 			const store = await open();
 			t.after(() => store.close());
@@ -296,56 +285,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 			assert.equal(await store.requeueFailed(runId), 0);
 		});
 
-		test('releaseInflight makes every in-flight request pending and due now', async (t) => {
-			const {store, runId} = await setup(t);
-			await leased(store, runId, 'a', 'b');
-			await store.addRequests(runId, [request('c')]);
-			const [c] = await store.lease(runId, 1, 0);
-			await store.commit(runId, [retry(c!.id, 50_000)]);
-			assert.deepEqual(await store.releaseInflight(runId), {released: 2, crashed: 0});
-			assert.deepEqual(await store.releaseInflight(runId), {released: 0, crashed: 0});
-			assert.deepEqual(await store.counts(runId), {pending: 3, inflight: 0, done: 0, failed: 0});
-			assert.equal(await store.nextDueAt(runId), 0);
-			// Due now, one at a time (see the ERR_CRASHED_WORKER case below).
-			const [first] = await store.lease(runId, 10, 0);
-			assert.equal(first?.uniqueKey, 'a');
-			await store.commit(runId, [done(first.id)]);
-			assert.deepEqual(keys(await store.lease(runId, 10, 0)), ['b']);
-		});
-
-		test('releaseInflight fails a request found in flight by a second resume in a row: ERR_CRASHED_WORKER', async (t) => {
-			const {store, runId} = await setup(t);
-			const other = await store.createRun(2000);
-			await leased(store, other.id, 'elsewhere');
-			const [a, b, c] = await leased(store, runId, 'a', 'b', 'c');
-			assert.deepEqual(await store.releaseInflight(runId), {released: 3, crashed: 0});
-			// Requests a resume found in flight ("suspects") are leased one at a time, alone.
-			await store.addRequests(runId, [request('d')]);
-			assert.deepEqual(keys(await store.lease(runId, 10, 0)), ['a']);
-			assert.deepEqual(keys(await store.lease(runId, 10, 0)), [], 'a is in flight: nothing else goes with it');
-			await store.commit(runId, [done(a!.id)]);
-			assert.deepEqual(keys(await store.lease(runId, 10, 0)), ['b']);
-			// b ran to its end (a retry): no longer a suspect. c goes next, alone.
-			await store.commit(runId, [retry(b!.id, 0, 1)]);
-			assert.deepEqual(keys(await store.lease(runId, 10, 0)), ['c']);
-			assert.deepEqual(keys(await store.lease(runId, 10, 0)), []);
-			// The process dies again with c in flight: the second death in a row with c in flight.
-			assert.deepEqual(await store.releaseInflight(runId), {released: 0, crashed: 1});
-			assert.deepEqual(await store.counts(runId), {pending: 2, inflight: 0, done: 1, failed: 1});
-			const failed = await store.failedRequests(runId, 10);
-			assert.deepEqual(
-				failed.map((entry) => [entry.id, entry.errorCode, entry.status, entry.retryCount, entry.error]),
-				[[c!.id, 'ERR_CRASHED_WORKER', undefined, 0, CRASHED_WORKER_MESSAGE]],
-			);
-			// b (retried since its first crash) and d are ordinary again: leased together, a death counts once.
-			assert.deepEqual(keys(await store.lease(runId, 10, 0)), ['b', 'd']);
-			assert.deepEqual(await store.releaseInflight(runId), {released: 2, crashed: 0});
-			// Another run's requests are untouched; --retry-failed makes a crashed request an ordinary one.
-			assert.deepEqual(await store.counts(other.id), {pending: 0, inflight: 1, done: 0, failed: 0});
-			assert.equal(await store.requeueFailed(runId), 1);
-			assert.deepEqual(await store.counts(runId), {pending: 3, inflight: 0, done: 1, failed: 0});
-		});
-
 		test('items streams a run in commit order, across pages, while the store keeps working', async (t) => {
 			const {store, runId} = await setup(t);
 			const other = await store.createRun(2000);
@@ -436,6 +375,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 			assert.deepEqual(claims.filter(Boolean), [true]);
 			assert.equal(await store.getMeta('lock'), claims[0] ? 'first' : 'second');
 		});
+
+		crashContract(setup, leased);
+		leaseContract(setup);
+		const {openPair} = options;
+		if (openPair) twoHandleContract(openPair);
 
 		test('close is idempotent', async () => {
 			const store = await open();

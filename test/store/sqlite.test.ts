@@ -29,7 +29,12 @@ function isStorageError(error: unknown, ...fragments: string[]): boolean {
 }
 
 storeContract('sqlite :memory:', async () => SqliteStore.open(':memory:'));
-storeContract('sqlite file', async () => SqliteStore.open(tempFile()));
+storeContract('sqlite file', async () => SqliteStore.open(tempFile()), {
+	openPair: async () => {
+		const file = tempFile();
+		return [SqliteStore.open(file), SqliteStore.open(file)];
+	},
+});
 
 describe('SqliteStore', () => {
 	test('a reopened file has everything the last process wrote', async () => {
@@ -232,7 +237,45 @@ describe('SqliteStore', () => {
 		const raw = new Database(file, {readonly: true});
 		try {
 			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
-			assert.equal(schemaVersion, 2);
+			assert.equal(schemaVersion, 3);
+		} finally {
+			raw.close();
+		}
+	});
+
+	test('a version-2 file (before lease owners) is migrated: crash counts are kept, leases get an owner', async () => {
+		const file = tempFile();
+		fs.mkdirSync(path.dirname(file), {recursive: true});
+		const old = new Database(file);
+		old.exec(migrations[0]!);
+		old.exec(migrations[1]!);
+		old.pragma('user_version = 2');
+		old.prepare(`INSERT INTO runs (id, state, started_at) VALUES (1, 'running', 1000)`).run();
+		const insert = old.prepare<[key: string, url: string, state: string, crashCount: number]>(
+			`INSERT INTO requests (run_id, unique_key, url, method, user_data, depth, state, host, crash_count)
+			VALUES (1, ?, ?, 'GET', '{}', 0, ?, 'example.com', ?)`,
+		);
+		insert.run('suspect', 'https://example.com/suspect', 'inflight', 1); // one resume found it in flight; in flight again
+		insert.run('plain', 'https://example.com/plain', 'pending', 0);
+		old.close();
+
+		const store = SqliteStore.open(file);
+		try {
+			// The second resume that finds it in flight fails it: the count survived the migration.
+			assert.deepEqual(await store.releaseInflight(1), {released: 0, crashed: 1});
+			const [plain] = await store.leaseAs(1, 10, 0, {owner: 'w1', expiresAt: 500});
+			assert.equal(plain?.uniqueKey, 'plain');
+			assert.deepEqual(await store.commitAs(1, 'w2', [{kind: 'done', requestId: plain!.id, items: [], enqueued: [], status: 200}]), {
+				applied: 0,
+				refused: [plain!.id],
+			});
+			assert.equal(await store.reclaimExpired(1, 500), 1);
+		} finally {
+			await store.close();
+		}
+		const raw = new Database(file, {readonly: true});
+		try {
+			assert.equal(raw.pragma('user_version', {simple: true}), 3);
 		} finally {
 			raw.close();
 		}

@@ -3,7 +3,7 @@ import {once} from 'node:events';
 import {CrawljarError} from '../../errors.js';
 import {exportFormats, writeExport, type ExportFormat} from '../../output/export-writer.js';
 import {latestRunOrThrow, openExistingStore} from '../crawler-store.js';
-import {storageDirOf, type CliIo} from '../io.js';
+import {storeLocationOf, type CliIo} from '../io.js';
 import {exportCommand} from './specs.js';
 import {parseCommand, positiveInt} from '../usage.js';
 
@@ -15,7 +15,7 @@ export async function exportResults(argv: readonly string[], io: CliIo): Promise
 	if (!exportFormats.includes(format)) {
 		throw new CrawljarError('ERR_USAGE', `--format must be one of ${exportFormats.join(', ')}, got '${String(format)}'`);
 	}
-	const {name, store} = await openExistingStore(positionals[0]!, storageDirOf(values.storage as string | undefined, io));
+	const {name, store} = await openExistingStore(positionals[0]!, storeLocationOf(values, io));
 	try {
 		const runId = positiveInt(values.run as string | undefined, '--run') ?? (await latestRunOrThrow(store, name)).id;
 		const out = values.out ? createWriteStream(values.out as string) : io.stdout;

@@ -3,16 +3,17 @@ import path from 'node:path';
 import {CrawljarError, redactUrl} from '../../errors.js';
 import {listCrawlerFiles, loadCrawlerFile} from '../../job/load.js';
 import {formatSummary, formatTable, type RunSummary} from '../../output/summary.js';
-import {openStore} from '../../store/open-store.js';
-import {latestRunOrThrow, openExistingStore, storedCrawlers} from '../crawler-store.js';
-import {storageDirOf, type CliIo} from '../io.js';
+import {describeLocation, openStore, storedCrawlers, type StoreLocation} from '../../store/open-store.js';
+import {latestRunOrThrow, openExistingStore} from '../crawler-store.js';
+import {storeLocationOf, type CliIo} from '../io.js';
 import {listCommand, failedCommand, statsCommand} from './specs.js';
 import {parseCommand, positiveInt} from '../usage.js';
 
 
 export async function list(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(listCommand, argv);
-	const storageDir = storageDirOf(values.storage as string | undefined, io);
+	const location = storeLocationOf(values, io);
+	const stored = await storedCrawlers(location);
 	const directory = positionals[0] ?? path.join(io.cwd, 'crawlers');
 	const rows: Record<string, unknown>[] = [];
 	const seen = new Set<string>();
@@ -20,21 +21,21 @@ export async function list(argv: readonly string[], io: CliIo): Promise<number> 
 		try {
 			const {definition} = await loadCrawlerFile(file);
 			seen.add(definition.name);
-			rows.push({name: definition.name, file: path.relative(io.cwd, file), ...(await lastRunColumns(storageDir, definition.name))});
+			rows.push({name: definition.name, file: path.relative(io.cwd, file), ...(await lastRunColumns(location, stored, definition.name))});
 		} catch (error) {
 			rows.push({name: '(invalid)', file: path.relative(io.cwd, file), 'last run': (error as Error).message.split('\n')[1]?.trim() ?? 'invalid'});
 		}
 	}
-	for (const name of storedCrawlers(storageDir)) {
-		if (!seen.has(name)) rows.push({name, file: '', ...(await lastRunColumns(storageDir, name))});
+	for (const name of stored) {
+		if (!seen.has(name)) rows.push({name, file: '', ...(await lastRunColumns(location, stored, name))});
 	}
-	io.stdout.write(rows.length ? `${formatTable(rows, ['name', 'file', 'last run', 'state', 'items'])}\n` : `no crawlers in ${directory} and no data in ${storageDir}\n`);
+	io.stdout.write(rows.length ? `${formatTable(rows, ['name', 'file', 'last run', 'state', 'items'])}\n` : `no crawlers in ${directory} and no data in ${describeLocation(location)}\n`);
 	return 0;
 }
 
-async function lastRunColumns(storageDir: string, name: string): Promise<Record<string, unknown>> {
-	if (!storedCrawlers(storageDir).includes(name)) return {'last run': 'never'};
-	const store = openStore(storageDir, name);
+async function lastRunColumns(location: StoreLocation, stored: readonly string[], name: string): Promise<Record<string, unknown>> {
+	if (!stored.includes(name)) return {'last run': 'never'};
+	const store = openStore(location, name);
 	try {
 		const run = await store.latestRun();
 		if (!run) return {'last run': 'never'};
@@ -48,7 +49,7 @@ async function lastRunColumns(storageDir: string, name: string): Promise<Record<
 export async function failed(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(failedCommand, argv);
 	if (positionals.length !== 1) throw new CrawljarError('ERR_USAGE', `usage: ${failedCommand.usage}`);
-	const {name, store} = await openExistingStore(positionals[0]!, storageDirOf(values.storage as string | undefined, io));
+	const {name, store} = await openExistingStore(positionals[0]!, storeLocationOf(values, io));
 	try {
 		const run = await latestRunOrThrow(store, name);
 		const rows = await store.failedRequests(run.id, positiveInt(values.limit as string | undefined, '--limit') ?? 100);
@@ -70,7 +71,7 @@ export async function failed(argv: readonly string[], io: CliIo): Promise<number
 export async function stats(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(statsCommand, argv);
 	if (positionals.length !== 1) throw new CrawljarError('ERR_USAGE', `usage: ${statsCommand.usage}`);
-	const {name, store} = await openExistingStore(positionals[0]!, storageDirOf(values.storage as string | undefined, io));
+	const {name, store} = await openExistingStore(positionals[0]!, storeLocationOf(values, io));
 	try {
 		const runId = positiveInt(values.run as string | undefined, '--run');
 		const run = runId ? (await store.listRuns(1_000_000)).find((candidate) => candidate.id === runId) : await latestRunOrThrow(store, name);

@@ -3,7 +3,8 @@ import {resolveCrawler} from '../../job/load.js';
 import {createProgressReporter} from '../../output/progress.js';
 import {formatSummary} from '../../output/summary.js';
 import {runCrawler} from '../../runner/run-crawler.js';
-import {createLogger, storageDirOf, type CliIo} from '../io.js';
+import {createLogger, storeLocationOf, type CliIo} from '../io.js';
+import {describeCrawlerStore, locationFlags} from '../../store/open-store.js';
 import {runCommand} from './specs.js';
 import {parseCommand, positiveInt} from '../usage.js';
 import {CrawljarError} from '../../errors.js';
@@ -15,7 +16,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 	if (!reference || positionals.length > 1) throw new CrawljarError('ERR_USAGE', `usage: ${runCommand.usage}`);
 	const concurrency = positiveInt(values.concurrency as string | undefined, '--concurrency');
 	const maxRequests = positiveInt(values['max-requests'] as string | undefined, '--max-requests');
-	const storageDir = storageDirOf(values.storage as string | undefined, io);
+	const location = storeLocationOf(values, io);
 	const {definition} = await resolveCrawler(reference, path.join(io.cwd, 'crawlers'));
 
 	const reporter = createProgressReporter({stream: io.stderr});
@@ -37,7 +38,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 	process.on('SIGTERM', onSignal);
 	try {
 		const summary = await runCrawler(definition, {
-			storageDir,
+			...(location.kind === 'postgres' ? {storeUrl: location.url} : {storageDir: location.dir}),
 			fresh: Boolean(values.fresh),
 			retryFailed: Boolean(values['retry-failed']),
 			...(concurrency ? {concurrency} : {}),
@@ -49,9 +50,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 		});
 		reporter.stop();
 		io.stdout.write(`${formatSummary(summary)}\n`);
-		const file = path.join(storageDir, `${definition.name}.sqlite`);
 		if (signalName) {
-			io.stderr.write(`stopped; resume with: crawljar run ${reference}${values.storage ? ` --storage ${storageDirOf(values.storage as string, io)}` : ''}\n`);
+			io.stderr.write(`stopped; resume with: crawljar run ${reference}${locationFlags(values)}\n`);
 			const code = signalName === 'SIGTERM' ? 143 : 130;
 			// Sockets of requests still in flight (after a second signal, or past the grace period)
 			// would keep the process alive until they answer. Everything is persisted (they are
@@ -60,7 +60,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 			return code;
 		}
 		if (summary.state === 'aborted') return 1;
-		io.stderr.write(`results: ${file}\nexport:  crawljar export ${definition.name} --format csv --out ${definition.name}.csv${values.storage ? ` --storage ${values.storage as string}` : ''}\n`);
+		io.stderr.write(
+			`results: ${describeCrawlerStore(location, definition.name)}\nexport:  crawljar export ${definition.name} --format csv --out ${definition.name}.csv${locationFlags(values)}\n`,
+		);
 		return 0;
 	} finally {
 		reporter.stop();

@@ -8,8 +8,8 @@ import {runCrawler} from '../../runner/run-crawler.js';
 import {FireTimes} from '../../scheduler/fire-times.js';
 import {normalizeSchedule} from '../../scheduler/schedule-options.js';
 import {Scheduler} from '../../scheduler/scheduler.js';
-import {openStore, storeFile} from '../../store/open-store.js';
-import {createLogger, storageDirOf, type CliIo} from '../io.js';
+import {openStore, storeExists, type StoreLocation} from '../../store/open-store.js';
+import {createLogger, storeLocationOf, type CliIo} from '../io.js';
 import {scheduleCommand, statusCommand} from './specs.js';
 import {parseCommand, positiveInt} from '../usage.js';
 
@@ -36,7 +36,7 @@ async function loadScheduled(targets: readonly string[], io: CliIo): Promise<Loa
 
 export async function schedule(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(scheduleCommand, argv);
-	const storageDir = storageDirOf(values.storage as string | undefined, io);
+	const location = storeLocationOf(values, io);
 	const crawlers = await loadScheduled(positionals, io);
 	const byName = new Map(crawlers.map((crawler) => [crawler.definition.name, crawler]));
 	const scheduled = crawlers.map(({definition}) => ({name: definition.name, schedule: normalizeSchedule(definition.schedule!)}));
@@ -62,14 +62,14 @@ export async function schedule(argv: readonly string[], io: CliIo): Promise<numb
 			log: (line) => log.info(line),
 			run: async (name) =>
 				runCrawler(byName.get(name)!.definition, {
-					storageDir,
+					...(location.kind === 'postgres' ? {storeUrl: location.url} : {storageDir: location.dir}),
 					signal: graceful.signal,
 					forceSignal: force.signal,
 					log: {info: (m) => log.info(`[${name}] ${m}`), warn: (m) => log.warn(`[${name}] ${m}`), error: (m) => log.error(`[${name}] ${m}`)},
 				}),
 			lastFire: {
-				get: async (name) => withStore(storageDir, name, async (store) => Number((await store.getMeta(LAST_FIRE_KEY)) ?? '') || undefined),
-				set: async (name, at) => withStore(storageDir, name, (store) => store.setMeta(LAST_FIRE_KEY, String(at))),
+				get: async (name) => withStore(location, name, async (store) => Number((await store.getMeta(LAST_FIRE_KEY)) ?? '') || undefined),
+				set: async (name, at) => withStore(location, name, (store) => store.setMeta(LAST_FIRE_KEY, String(at))),
 			},
 		},
 		{maxParallel: positiveInt(values['max-parallel'] as string | undefined, '--max-parallel') ?? 2},
@@ -106,8 +106,8 @@ export async function schedule(argv: readonly string[], io: CliIo): Promise<numb
 	return code;
 }
 
-async function withStore<T>(storageDir: string, name: string, action: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
-	const store = openStore(storageDir, name);
+async function withStore<T>(location: StoreLocation, name: string, action: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
+	const store = openStore(location, name);
 	try {
 		return await action(store);
 	} finally {
@@ -118,7 +118,7 @@ async function withStore<T>(storageDir: string, name: string, action: (store: Re
 
 export async function status(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(statusCommand, argv);
-	const storageDir = storageDirOf(values.storage as string | undefined, io);
+	const location = storeLocationOf(values, io);
 	const limit = positiveInt(values.runs as string | undefined, '--runs') ?? 5;
 	const crawlers: LoadedCrawler[] = [];
 	if (positionals[0] && (positionals[0].includes('/') || /\.(m?ts|m?js)$/.test(positionals[0]))) crawlers.push(await loadCrawlerFile(positionals[0]));
@@ -134,18 +134,18 @@ export async function status(argv: readonly string[], io: CliIo): Promise<number
 	}
 	const wanted = positionals[0] ? crawlers.filter((c) => c.definition.name === positionals[0] || c.file === path.resolve(positionals[0]!)) : crawlers;
 	if (positionals[0] && wanted.length === 0) {
-		if (!existsSync(storeFile(storageDir, positionals[0]))) throw new CrawljarError('ERR_USAGE', `unknown crawler '${positionals[0]}'`);
+		if (!(await storeExists(location, positionals[0]))) throw new CrawljarError('ERR_USAGE', `unknown crawler '${positionals[0]}'`);
 	}
 	const names = wanted.length ? wanted.map((c) => c.definition.name) : [positionals[0]!];
 	for (const name of names) {
 		const definition = wanted.find((c) => c.definition.name === name)?.definition;
 		const next = definition?.schedule ? new FireTimes(name, normalizeSchedule(definition.schedule)).upcoming(Date.now(), 1)[0] : undefined;
 		io.stdout.write(`${name}${next ? `  next fire ${next.toISOString()}` : definition?.schedule ? '' : '  (no schedule)'}\n`);
-		if (!existsSync(storeFile(storageDir, name))) {
+		if (!(await storeExists(location, name))) {
 			io.stdout.write('  never run\n');
 			continue;
 		}
-		await withStore(storageDir, name, async (store) => {
+		await withStore(location, name, async (store) => {
 			const runs = await store.listRuns(limit);
 			if (runs.length === 0) {
 				io.stdout.write('  never run\n');

@@ -4,7 +4,7 @@ import {CrawljarError} from '../../errors.js';
 import {formatTable} from '../../output/summary.js';
 import type {SessionMeta} from '../../sessions/session.js';
 import {openExistingStore} from '../crawler-store.js';
-import {storageDirOf, type CliIo} from '../io.js';
+import {storeLocationOf, type CliIo} from '../io.js';
 import {sessionsCommand} from './specs.js';
 import {parseCommand} from '../usage.js';
 
@@ -15,7 +15,7 @@ export async function sessions(argv: readonly string[], io: CliIo): Promise<numb
 	const {values, positionals} = parseCommand(sessionsCommand, argv);
 	const [action, reference, id] = positionals;
 	if ((action !== 'ls' && action !== 'rm') || !reference) throw new CrawljarError('ERR_USAGE', `usage: ${sessionsCommand.usage}`);
-	const {name, store} = await openExistingStore(reference, storageDirOf(values.storage as string | undefined, io));
+	const {name, store} = await openExistingStore(reference, storeLocationOf(values, io));
 	try {
 		if (action === 'rm') {
 			const removed = await store.deleteSessions(id);

@@ -5,28 +5,30 @@ import type {Command} from '../usage.js';
 export const exportCommand: Command = {
 	name: 'export',
 	summary: "Streams the results of a crawler's latest run (or --run N) as JSON Lines, JSON or CSV.",
-	usage: 'crawljar export <name|file> [--format jsonl|json|csv] [--out FILE] [--run N] [--storage DIR]',
-	flags: {format: {type: 'string'}, out: {type: 'string', short: 'o'}, run: {type: 'string'}, storage: {type: 'string'}},
+	usage: 'crawljar export <name|file> [--format jsonl|json|csv] [--out FILE] [--run N] [--storage DIR | --store URL]',
+	flags: {format: {type: 'string'}, out: {type: 'string', short: 'o'}, run: {type: 'string'}, storage: {type: 'string'}, store: {type: 'string'}},
 	help: `
 --format F      jsonl (default), json or csv (nested fields flattened to dotted columns)
 --out FILE      write to FILE (default: stdout)
 --run N         export run N instead of the latest
---storage DIR   data folder (default: $CRAWLJAR_STORAGE or ./storage)`,
+--storage DIR   data folder (default: $CRAWLJAR_STORAGE or ./storage)
+--store URL     PostgreSQL store, a postgres:// URL (default: $CRAWLJAR_STORE; pool size ?max=N)`,
 };
 
 export const listCommand: Command = {
 	name: 'list',
 	summary: 'Lists the crawlers in ./crawlers (or DIR) and those with data in the storage folder.',
-	usage: 'crawljar list [DIR] [--storage DIR]',
-	flags: {storage: {type: 'string'}},
-	help: '--storage DIR   data folder (default: $CRAWLJAR_STORAGE or ./storage)',
+	usage: 'crawljar list [DIR] [--storage DIR | --store URL]',
+	flags: {storage: {type: 'string'}, store: {type: 'string'}},
+	help: `--storage DIR   data folder (default: $CRAWLJAR_STORAGE or ./storage)
+--store URL     PostgreSQL store, a postgres:// URL (default: $CRAWLJAR_STORE; pool size ?max=N)`,
 };
 
 export const failedCommand: Command = {
 	name: 'failed',
 	summary: "Lists the failed requests of a crawler's latest run (status, error code, attempts, last error).",
-	usage: 'crawljar failed <name|file> [--limit N] [--json] [--storage DIR]',
-	flags: {limit: {type: 'string'}, json: {type: 'boolean'}, storage: {type: 'string'}},
+	usage: 'crawljar failed <name|file> [--limit N] [--json] [--storage DIR | --store URL]',
+	flags: {limit: {type: 'string'}, json: {type: 'boolean'}, storage: {type: 'string'}, store: {type: 'string'}},
 	help: `
 --limit N       at most N rows (default 100)
 --json          one JSON object per line
@@ -36,8 +38,8 @@ Put them back in the queue with: crawljar run <crawler> --retry-failed`,
 export const statsCommand: Command = {
 	name: 'stats',
 	summary: "Prints a run's stored summary: requests, items, retries by reason, per host and per session.",
-	usage: 'crawljar stats <name|file> [--run N] [--json] [--storage DIR]',
-	flags: {run: {type: 'string'}, json: {type: 'boolean'}, storage: {type: 'string'}},
+	usage: 'crawljar stats <name|file> [--run N] [--json] [--storage DIR | --store URL]',
+	flags: {run: {type: 'string'}, json: {type: 'boolean'}, storage: {type: 'string'}, store: {type: 'string'}},
 	help: `
 --run N         that run instead of the latest
 --json          the summary as JSON`,
@@ -46,9 +48,10 @@ export const statsCommand: Command = {
 export const runCommand: Command = {
 	name: 'run',
 	summary: 'Crawl: resumes the unfinished run of this crawler, else starts a new one.',
-	usage: 'crawljar run <file|name> [--storage DIR] [--fresh] [--retry-failed] [--concurrency N] [--max-requests N]',
+	usage: 'crawljar run <file|name> [--storage DIR | --store URL] [--fresh] [--retry-failed] [--concurrency N] [--max-requests N]',
 	flags: {
 		storage: {type: 'string'},
+		store: {type: 'string'},
 		fresh: {type: 'boolean'},
 		'retry-failed': {type: 'boolean'},
 		concurrency: {type: 'string'},
@@ -57,6 +60,7 @@ export const runCommand: Command = {
 	help: `
 <file|name>         a crawler file (.ts/.js, anywhere), or the name of one in ./crawlers/
 --storage DIR       data folder (default: $CRAWLJAR_STORAGE or ./storage)
+--store URL         PostgreSQL store, a postgres:// URL (default: $CRAWLJAR_STORE; pool size ?max=N)
 --fresh             start a new run even if the last one is unfinished (logged-in sessions are kept)
 --retry-failed      put the last run's failed requests back in the queue and continue that run
 --concurrency N     requests in flight in total (default: the definition's, else 10)
@@ -71,8 +75,8 @@ Exit codes: 0 finished (failed requests are reported, not fatal), 1 aborted (e.g
 export const scheduleCommand: Command = {
 	name: 'schedule',
 	summary: 'Long-running: fires every crawler that declares a `schedule` on its cron.',
-	usage: 'crawljar schedule [DIR|FILE…] [--list] [--max-parallel N] [--storage DIR]',
-	flags: {list: {type: 'boolean'}, 'max-parallel': {type: 'string'}, storage: {type: 'string'}},
+	usage: 'crawljar schedule [DIR|FILE…] [--list] [--max-parallel N] [--storage DIR | --store URL]',
+	flags: {list: {type: 'boolean'}, 'max-parallel': {type: 'string'}, storage: {type: 'string'}, store: {type: 'string'}},
 	help: `
 DIR|FILE…          crawler files, or folders of them (default: ./crawlers)
 --list             print each crawler's next fire times and exit
@@ -84,16 +88,16 @@ Ctrl-C stops firing and stops running crawls gracefully; a restarted scheduler r
 export const statusCommand: Command = {
 	name: 'status',
 	summary: 'Shows the last runs of each crawler (state, started, duration, pages, items, failures) and the next fire.',
-	usage: 'crawljar status [name|file] [--runs N] [--storage DIR]',
-	flags: {runs: {type: 'string'}, storage: {type: 'string'}},
+	usage: 'crawljar status [name|file] [--runs N] [--storage DIR | --store URL]',
+	flags: {runs: {type: 'string'}, storage: {type: 'string'}, store: {type: 'string'}},
 	help: '--runs N   runs per crawler (default 5)',
 };
 
 export const sessionsCommand: Command = {
 	name: 'sessions',
 	summary: 'Lists or forgets the persisted (logged-in) sessions of a crawler. Values are never shown.',
-	usage: 'crawljar sessions ls <name|file> [--json] [--storage DIR]\n       crawljar sessions rm <name|file> [id] [--storage DIR]',
-	flags: {json: {type: 'boolean'}, storage: {type: 'string'}},
+	usage: 'crawljar sessions ls <name|file> [--json] [--storage DIR | --store URL]\n       crawljar sessions rm <name|file> [id] [--storage DIR | --store URL]',
+	flags: {json: {type: 'boolean'}, storage: {type: 'string'}, store: {type: 'string'}},
 	help: `
 ls   account, state, cookie names and expiries, token expiry, last login, logins, 401s
 rm   forget one session (by id) or all: the next run logs in again`,

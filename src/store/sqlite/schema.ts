@@ -68,6 +68,11 @@ export const migrations: readonly string[] = [
 	ALTER TABLE requests ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX requests_suspects ON requests (run_id, state, retry_at) WHERE crash_count > 0;
 	`,
+	// 3: leases with an owner and an expiry (see lease-statements.ts).
+	`
+	ALTER TABLE requests ADD COLUMN lease_owner TEXT;
+	ALTER TABLE requests ADD COLUMN lease_expires_at INTEGER;
+	`,
 ];
 
 /** The schema version this build writes. */

@@ -6,7 +6,9 @@ import type Database from 'better-sqlite3';
 import type {
 	Completion,
 	FailedRequest,
+	FencedCommit,
 	FrontierCounts,
+	LeaseHolder,
 	NewRequest,
 	ReleasedInflight,
 	RunRecord,
@@ -25,6 +27,8 @@ import {prepareCompletions, prepareRequest, toJson} from './serialize.js';
 import type {PreparedCompletion, RequestInsert} from './serialize.js';
 import {itemPageSize, prepareStatements} from './statements.js';
 import {checkpointWalBytes} from './wal-limits.js';
+import {prepareLeaseStatements} from './lease-statements.js';
+import type {LeaseStatements} from './lease-statements.js';
 import type {Statements} from './statements.js';
 
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
@@ -38,7 +42,11 @@ export class SqliteStore implements Store {
 	readonly #commit: (runId: number, completions: readonly PreparedCompletion[], delta: CountDelta) => void;
 	readonly #addRequests: (runId: number, rows: readonly RequestInsert[]) => number;
 	readonly #releaseInflight: (runId: number) => ReleasedInflight;
-	readonly #lease: (runId: number, now: number, limit: number) => LeasedRow[];
+	readonly #lease: Database.Transaction<(runId: number, now: number, limit: number, holder?: LeaseHolder) => LeasedRow[]>;
+	readonly #commitAs: Database.Transaction<
+		(runId: number, owner: string, completions: readonly PreparedCompletion[], delta: CountDelta) => FencedCommit
+	>;
+	readonly #leases: LeaseStatements;
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -62,10 +70,21 @@ export class SqliteStore implements Store {
 		// while it is in flight. After a resume nothing else runs yet, so it truly runs alone; one
 		// that becomes due later (deferred by a host cooldown) may join requests already in flight,
 		// which then count one crash at most, never two.
-		this.#lease = db.transaction((runId: number, now: number, limit: number): LeasedRow[] => {
+		// With a holder (leaseAs) the same rule holds, across every owner: a suspect in flight
+		// under any worker stops them all. Run IMMEDIATE (lease below): a deferred transaction that
+		// reads and then writes fails with SQLITE_BUSY, whatever the busy timeout, when another
+		// handle on the same file wrote in between.
+		const leases = prepareLeaseStatements(db);
+		this.#leases = leases;
+		this.#lease = db.transaction((runId: number, now: number, limit: number, holder?: LeaseHolder): LeasedRow[] => {
 			if (sql.suspectInflight.get(runId) !== undefined) return [];
-			const suspect = sql.leaseSuspect.all(runId, now);
-			return suspect.length > 0 ? suspect : sql.lease.all(runId, now, limit);
+			if (holder === undefined) {
+				const suspect = sql.leaseSuspect.all(runId, now);
+				return suspect.length > 0 ? suspect : sql.lease.all(runId, now, limit);
+			}
+			const {owner, expiresAt} = holder;
+			const suspect = leases.leaseSuspectAs.all(owner, expiresAt, runId, now);
+			return suspect.length > 0 ? suspect : leases.leaseAs.all(owner, expiresAt, runId, now, limit);
 		});
 		this.#releaseInflight = db.transaction((runId: number): ReleasedInflight => {
 			const crashed = sql.failCrashed.run(CRASHED_WORKER_MESSAGE, runId, CRASHES_BEFORE_FAILING).changes;
@@ -73,6 +92,20 @@ export class SqliteStore implements Store {
 		});
 		this.#commit = db.transaction((runId: number, completions: readonly PreparedCompletion[], delta: CountDelta): void => {
 			for (const completion of completions) applyCompletion(sql, runId, completion, delta);
+		});
+		// Fence, then apply, inside one transaction: nothing can take the request in between.
+		this.#commitAs = db.transaction((runId: number, owner: string, completions: readonly PreparedCompletion[], delta: CountDelta): FencedCommit => {
+			const refused: number[] = [];
+			let applied = 0;
+			for (const completion of completions) {
+				if (leases.holds.get(completion.requestId, runId, owner) === undefined) {
+					refused.push(completion.requestId);
+					continue;
+				}
+				applyCompletion(sql, runId, completion, delta);
+				applied++;
+			}
+			return {applied, refused};
 		});
 	}
 
@@ -103,13 +136,7 @@ export class SqliteStore implements Store {
 	}
 
 	async lease(runId: number, limit: number, now: number): Promise<StoredRequest[]> {
-		if (limit <= 0) return [];
-		const rows = this.#lease(runId, now, limit);
-		if (rows.length === 0) return [];
-		this.#counts.move(runId, 'pending', 'inflight', rows.length);
-		this.#wrote();
-		rows.sort((a, b) => a[11] - b[11] || a[0] - b[0]); // retryAt, then id
-		return rows.map((row) => toStoredRequest(row, runId));
+		return this.#leaseWith(runId, limit, now, undefined);
 	}
 
 	// Items are serialized before the transaction: an unstorable item rejects the whole call
@@ -121,6 +148,39 @@ export class SqliteStore implements Store {
 		this.#commit(runId, prepareCompletions(completions), delta);
 		this.#counts.apply(runId, delta);
 		this.#wrote();
+	}
+
+	async leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder): Promise<StoredRequest[]> {
+		return this.#leaseWith(runId, limit, now, holder);
+	}
+
+	#leaseWith(runId: number, limit: number, now: number, holder: LeaseHolder | undefined): StoredRequest[] {
+		if (limit <= 0) return [];
+		const rows = this.#lease.immediate(runId, now, limit, holder);
+		if (rows.length === 0) return [];
+		this.#counts.move(runId, 'pending', 'inflight', rows.length);
+		this.#wrote();
+		rows.sort((a, b) => a[11] - b[11] || a[0] - b[0]); // retryAt, then id
+		return rows.map((row) => toStoredRequest(row, runId));
+	}
+
+	async renewLeases(runId: number, holder: LeaseHolder): Promise<number> {
+		return this.#afterChanges(this.#leases.renew.run(holder.expiresAt, runId, holder.owner).changes);
+	}
+
+	async commitAs(runId: number, owner: string, completions: readonly Completion[]): Promise<FencedCommit> {
+		if (completions.length === 0) return {applied: 0, refused: []};
+		const delta = emptyDelta();
+		const result = this.#commitAs.immediate(runId, owner, prepareCompletions(completions), delta);
+		this.#counts.apply(runId, delta);
+		this.#wrote();
+		return result;
+	}
+
+	async reclaimExpired(runId: number, now: number): Promise<number> {
+		const reclaimed = this.#leases.reclaim.run(runId, now).changes;
+		this.#counts.move(runId, 'inflight', 'pending', reclaimed);
+		return this.#afterChanges(reclaimed);
 	}
 
 	async releaseInflight(runId: number): Promise<ReleasedInflight> {

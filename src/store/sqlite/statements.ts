@@ -31,7 +31,7 @@ export function prepareStatements(db: Database.Database) {
 		// row was ~30% of a lease, and the lease is the store's largest cost per page (bench/).
 		lease: db
 			.prepare<[runId: number, now: number, limit: number], LeasedRow>(
-				`UPDATE requests SET state = 'inflight'
+				`UPDATE requests SET state = 'inflight', lease_owner = NULL, lease_expires_at = NULL
 				WHERE id IN (
 					SELECT id FROM requests
 					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count = 0
@@ -52,7 +52,7 @@ export function prepareStatements(db: Database.Database) {
 			.pluck(),
 		leaseSuspect: db
 			.prepare<[runId: number, now: number], LeasedRow>(
-				`UPDATE requests SET state = 'inflight'
+				`UPDATE requests SET state = 'inflight', lease_owner = NULL, lease_expires_at = NULL
 				WHERE id IN (
 					SELECT id FROM requests
 					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count > 0

@@ -1,0 +1,108 @@
+// The connection side of the PostgreSQL store: a pg.Pool from a postgres:// URL, the URL as it
+// may be shown (password redacted), and pg's errors turned into ERR_STORAGE without secrets.
+import type pg from 'pg';
+import {CrawljarError} from '../../errors.js';
+
+/** Pool size when the URL has no `max` parameter (pg's own default). */
+export const defaultPoolSize = 10;
+/** A server that accepts no connection within this long is reported instead of waited for forever. */
+const connectTimeoutMs = 10_000;
+
+let driver: Promise<{pg: typeof pg; types: pg.CustomTypesConfig}> | undefined;
+
+/**
+ * pg, loaded on first use: a crawl on SQLite never loads it. int8 (bigint) columns hold epoch ms
+ * and ids: numbers, not pg's default strings; per pool, so an application's own pg clients keep
+ * their parsers.
+ */
+export function loadDriver(): Promise<{pg: typeof pg; types: pg.CustomTypesConfig}> {
+	driver ??= import('pg').then(({default: loaded}) => {
+		const types = new loaded.TypeOverrides();
+		types.setTypeParser(loaded.types.builtins.INT8, (value: string) => Number(value));
+		return {pg: loaded, types};
+	});
+	return driver;
+}
+
+export function isPostgresUrl(value: string): boolean {
+	return /^postgres(ql)?:\/\//i.test(value);
+}
+
+/**
+ * The URL with its password (and any password-like parameter) replaced by `***`: what errors,
+ * logs and `status` may show.
+ */
+export function redactStoreUrl(url: string): string {
+	let parsed: URL;
+	try {
+		parsed = new URL(url);
+	} catch {
+		return '<invalid store url>';
+	}
+	if (parsed.password) parsed.password = '***';
+	for (const key of [...parsed.searchParams.keys()]) {
+		if (/pass|secret|token|key$/i.test(key) && key !== 'sslkey') parsed.searchParams.set(key, '***');
+	}
+	return parsed.href;
+}
+
+/** Validates the URL once (the field is named in the error) and reads the pool size from `?max=N`. */
+export function poolConfig(url: string): pg.PoolConfig & {max: number} {
+	if (!isPostgresUrl(url)) {
+		throw new CrawljarError('ERR_USAGE', `store URL must start with postgres:// or postgresql://, got ${redactStoreUrl(url)}`);
+	}
+	let parsed: URL;
+	try {
+		parsed = new URL(url);
+	} catch {
+		throw new CrawljarError('ERR_USAGE', 'store URL is not a valid URL');
+	}
+	const maxParam = parsed.searchParams.get('max');
+	const max = maxParam === null ? defaultPoolSize : Number(maxParam);
+	if (!Number.isInteger(max) || max <= 0) {
+		throw new CrawljarError('ERR_USAGE', `store URL parameter max (pool size) expects a positive integer, got '${maxParam}'`);
+	}
+	return {connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs};
+}
+
+export async function createPool(url: string): Promise<pg.Pool> {
+	const config = poolConfig(url);
+	const {pg: driver, types} = await loadDriver();
+	const pool = new driver.Pool({...config, types});
+	// An idle connection the server drops emits 'error' on the pool: without a listener that
+	// would end the process. The next query simply takes a new connection.
+	pool.on('error', () => {});
+	return pool;
+}
+
+/** Any failure from pg as ERR_STORAGE naming the redacted URL; pg's `detail` (row values) is left out. */
+export function storageError(error: unknown, url: string, doing: string): CrawljarError {
+	if (error instanceof CrawljarError) return error;
+	const message = error instanceof Error ? error.message : String(error);
+	const code = (error as {code?: unknown}).code;
+	return new CrawljarError(
+		'ERR_STORAGE',
+		`PostgreSQL store ${redactStoreUrl(url)}: ${doing} failed: ${message}${typeof code === 'string' ? ` (${code})` : ''}`,
+		{cause: error},
+	);
+}
+
+/** Deadlocks (two batches inserting the same keys in other orders) and serialization failures: the transaction can be run again. */
+export function isRetryable(error: unknown): boolean {
+	const code = (error as {code?: unknown}).code;
+	return code === '40P01' || code === '40001';
+}
+
+const maxAttempts = 5;
+
+/** One statement (its own transaction), run again (bounded) on a deadlock or serialization failure. */
+export async function retrying<T>(work: () => Promise<T>): Promise<T> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await work();
+		} catch (error) {
+			if (attempt < maxAttempts && isRetryable(error)) continue;
+			throw error;
+		}
+	}
+}

@@ -1,0 +1,129 @@
+// The PostgreSQL schema of one crawler and its migrations. Every crawler has its own schema
+// (`crawljar_<name>`), so its tables, indexes and schema version are its own, and dropping a
+// crawler's data is one DROP SCHEMA. Append a migration for every change; never edit one that
+// has shipped (old databases replay them).
+import type pg from 'pg';
+import {CrawljarError} from '../../errors.js';
+import {quoteIdentifier} from './identifiers.js';
+
+export const schemaPrefix = 'crawljar_';
+/** PostgreSQL truncates identifiers past 63 bytes: two long names must not share a schema. */
+const maxIdentifierBytes = 63;
+
+/** The schema that holds one crawler's tables. Throws ERR_STORAGE for a name that cannot be one. */
+export function schemaOf(crawler: string): string {
+	const schema = `${schemaPrefix}${crawler}`;
+	if (Buffer.byteLength(schema) > maxIdentifierBytes) {
+		throw new CrawljarError(
+			'ERR_STORAGE',
+			`crawler name '${crawler}' is too long for a PostgreSQL schema (at most ${maxIdentifierBytes - schemaPrefix.length} bytes)`,
+		);
+	}
+	return schema;
+}
+
+/** Each entry gets the quoted schema name; index names are schema-local so need no prefix. */
+const migrations: readonly ((s: string) => string)[] = [
+	// 1: initial schema.
+	(s) => `
+	CREATE TABLE ${s}.runs (
+		id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		state text NOT NULL,
+		started_at bigint NOT NULL,
+		finished_at bigint,
+		summary text
+	);
+
+	CREATE TABLE ${s}.requests (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		run_id integer NOT NULL REFERENCES ${s}.runs (id),
+		unique_key text NOT NULL,
+		url text NOT NULL,
+		method text NOT NULL,
+		label text,
+		user_data text NOT NULL,
+		headers text,
+		depth integer NOT NULL,
+		retry_count integer NOT NULL DEFAULT 0,
+		relogin_count integer NOT NULL DEFAULT 0,
+		ratelimit_count integer NOT NULL DEFAULT 0,
+		state text NOT NULL DEFAULT 'pending',
+		retry_at bigint NOT NULL DEFAULT 0,
+		host text NOT NULL,
+		status integer,
+		error_code text,
+		error text,
+		-- The worker holding an in-flight request and until when (NULL: leased without an owner).
+		lease_owner text,
+		lease_expires_at bigint,
+		UNIQUE (run_id, unique_key)
+	);
+	-- Partial indexes: leasing, resume and 'failed' walk only the rows in that state, so they stay
+	-- small however large the done part of the frontier grows.
+	CREATE INDEX requests_pending ON ${s}.requests (run_id, retry_at, id) WHERE state = 'pending';
+	CREATE INDEX requests_inflight ON ${s}.requests (run_id, lease_expires_at) WHERE state = 'inflight';
+	CREATE INDEX requests_failed ON ${s}.requests (run_id, id) WHERE state = 'failed';
+
+	-- Items are text, not jsonb: jsonb reorders keys, and an export must give back what was pushed.
+	CREATE TABLE ${s}.items (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		run_id integer NOT NULL REFERENCES ${s}.runs (id),
+		request_id bigint,
+		data text NOT NULL
+	);
+	CREATE INDEX items_run ON ${s}.items (run_id, id);
+
+	CREATE TABLE ${s}.sessions (
+		id text PRIMARY KEY,
+		account text NOT NULL,
+		state text NOT NULL,
+		meta text NOT NULL,
+		secret text NOT NULL,
+		updated_at bigint NOT NULL
+	);
+
+	CREATE TABLE ${s}.meta (
+		key text PRIMARY KEY,
+		value text NOT NULL
+	);
+	`,
+	// 2: how many resumes in a row found each request in flight (failed at the second, see
+	// Store.releaseInflight), and an index of those "suspects", which are leased alone.
+	(s) => `
+	ALTER TABLE ${s}.requests ADD COLUMN crash_count integer NOT NULL DEFAULT 0;
+	CREATE INDEX requests_suspects ON ${s}.requests (run_id, state, retry_at, id) WHERE crash_count > 0;
+	`,
+];
+
+/** The schema version this build writes. */
+export const schemaVersion = migrations.length;
+
+/**
+ * Creates the crawler's schema if needed and brings it up to `schemaVersion`, in one transaction
+ * under an advisory lock on the schema's name, so processes opening the same crawler at once
+ * neither race on CREATE nor apply a migration twice.
+ */
+export async function migrate(client: pg.ClientBase, schema: string): Promise<void> {
+	const s = quoteIdentifier(schema);
+	await client.query('BEGIN');
+	try {
+		await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`crawljar schema ${schema}`]);
+		await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+		await client.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (version integer NOT NULL)`);
+		const {rows} = await client.query<{version: number}>(`SELECT version FROM ${s}.schema_version`);
+		const current = rows[0]?.version ?? 0;
+		if (rows.length === 0) await client.query(`INSERT INTO ${s}.schema_version (version) VALUES (0)`);
+		if (current > migrations.length) {
+			throw new CrawljarError(
+				'ERR_STORAGE',
+				`schema ${schema} has version ${current}, newer than this crawljar supports (${migrations.length}); upgrade crawljar`,
+			);
+		}
+		for (const migration of migrations.slice(current)) await client.query(migration(s));
+		await client.query(`UPDATE ${s}.schema_version SET version = $1`, [migrations.length]);
+		await client.query('COMMIT');
+	} catch (error) {
+		await client.query('ROLLBACK').catch(() => {});
+		throw error;
+	}
+}

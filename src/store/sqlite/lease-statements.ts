@@ -1,0 +1,52 @@
+// Statements of the leases with an owner and an expiry (Store.leaseAs and the rest). A lease
+// owner matters only while its request is in flight: every lease sets or clears it, so an owner
+// left on a pending or done row can never pass the fence.
+import type Database from 'better-sqlite3';
+import type {LeasedRow} from './rows.js';
+
+/** @internal */
+export type LeaseStatements = ReturnType<typeof prepareLeaseStatements>;
+
+/** @internal Declarations are stripped: better-sqlite3's statement type cannot be named in a .d.ts. */
+export function prepareLeaseStatements(db: Database.Database) {
+	return {
+		leaseAs: db
+			.prepare<[owner: string, expiresAt: number, runId: number, now: number, limit: number], LeasedRow>(
+				`UPDATE requests SET state = 'inflight', lease_owner = ?, lease_expires_at = ?
+				WHERE id IN (
+					SELECT id FROM requests
+					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count = 0
+					ORDER BY retry_at, id LIMIT ?
+				)
+				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
+					retry_count, relogin_count, ratelimit_count, retry_at, host`,
+			)
+			.raw(),
+		// statements.ts leaseSuspect with a holder: a suspect is leased alone (sqlite-store.ts).
+		leaseSuspectAs: db
+			.prepare<[owner: string, expiresAt: number, runId: number, now: number], LeasedRow>(
+				`UPDATE requests SET state = 'inflight', lease_owner = ?, lease_expires_at = ?
+				WHERE id IN (
+					SELECT id FROM requests
+					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count > 0
+					ORDER BY retry_at, id LIMIT 1
+				)
+				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
+					retry_count, relogin_count, ratelimit_count, retry_at, host`,
+			)
+			.raw(),
+		renew: db.prepare<[expiresAt: number, runId: number, owner: string]>(
+			`UPDATE requests SET lease_expires_at = ? WHERE run_id = ? AND state = 'inflight' AND lease_owner = ?`,
+		),
+		reclaim: db.prepare<[runId: number, now: number]>(
+			`UPDATE requests SET state = 'pending', retry_at = 0, lease_owner = NULL, lease_expires_at = NULL
+			WHERE run_id = ? AND state = 'inflight' AND lease_expires_at <= ?`,
+		),
+		/** The fence: is this request still in flight under this owner? */
+		holds: db
+			.prepare<[id: number, runId: number, owner: string], number>(
+				`SELECT 1 FROM requests WHERE id = ? AND run_id = ? AND state = 'inflight' AND lease_owner = ?`,
+			)
+			.pluck(),
+	};
+}
