@@ -78,11 +78,8 @@ export class SqliteStore implements Store {
 		this.#leases = leases;
 		this.#lease = db.transaction((runId: number, now: number, limit: number, holder?: LeaseHolder): LeasedRow[] => {
 			if (sql.suspectInflight.get(runId) !== undefined) return [];
-			if (holder === undefined) {
-				const suspect = sql.leaseSuspect.all(runId, now);
-				return suspect.length > 0 ? suspect : sql.lease.all(runId, now, limit);
-			}
-			const {owner, expiresAt} = holder;
+			const owner = holder?.owner ?? null;
+			const expiresAt = holder?.expiresAt ?? null;
 			const suspect = leases.leaseSuspectAs.all(owner, expiresAt, runId, now);
 			return suspect.length > 0 ? suspect : leases.leaseAs.all(owner, expiresAt, runId, now, limit);
 		});

@@ -1,7 +1,7 @@
 // Every statement the store runs, prepared once per connection.
 import type Database from 'better-sqlite3';
 import type {RequestState} from '../store.js';
-import type {FailedRow, LeasedRow, RunRow, SessionRow} from './rows.js';
+import type {FailedRow, RunRow, SessionRow} from './rows.js';
 
 /** Rows per page when streaming items: bounded memory, and the connection is free between pages. */
 export const itemPageSize = 1000;
@@ -26,42 +26,16 @@ export function prepareStatements(db: Database.Database) {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (run_id, unique_key) DO NOTHING`,
 		),
-		// RETURNING gives rows in no promised order: the store sorts them. Raw rows (arrays, in
-		// LeasedRow's order) and no column the caller already knows: building a 15-key object per
-		// row was ~30% of a lease, and the lease is the store's largest cost per page (bench/).
-		lease: db
-			.prepare<[runId: number, now: number, limit: number], LeasedRow>(
-				`UPDATE requests SET state = 'inflight', lease_owner = NULL, lease_expires_at = NULL
-				WHERE id IN (
-					SELECT id FROM requests
-					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count = 0
-					ORDER BY retry_at, id LIMIT ?
-				)
-				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
-					retry_count, relogin_count, ratelimit_count, retry_at, host`,
-			)
-			.raw(),
 		// A request an earlier resume found in flight (crash_count > 0, a "suspect") is leased
 		// alone, nothing else in flight with it, so that if it kills the process again it is the
-		// only request in flight then (sqlite-store.ts lease). Both walk the partial index
-		// requests_suspects: no cost while there is none.
+		// only request in flight then (sqlite-store.ts lease; the lease statements are in
+		// lease-statements.ts). Both walk the partial index requests_suspects: no cost while there
+		// is none.
 		suspectInflight: db
 			.prepare<[runId: number], number>(
 				`SELECT 1 FROM requests WHERE run_id = ? AND state = 'inflight' AND crash_count > 0 LIMIT 1`,
 			)
 			.pluck(),
-		leaseSuspect: db
-			.prepare<[runId: number, now: number], LeasedRow>(
-				`UPDATE requests SET state = 'inflight', lease_owner = NULL, lease_expires_at = NULL
-				WHERE id IN (
-					SELECT id FROM requests
-					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count > 0
-					ORDER BY retry_at, id LIMIT 1
-				)
-				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
-					retry_count, relogin_count, ratelimit_count, retry_at, host`,
-			)
-			.raw(),
 		// Each completion only applies to a request still in flight: a second completion of the
 		// same request changes nothing, and the store then skips its items (exactly-once results).
 		markDone: db.prepare<[status: number | null, id: number, runId: number]>(
