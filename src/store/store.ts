@@ -101,6 +101,80 @@ export interface FencedCommit {
 	readonly refused: readonly number[];
 }
 
+/** A worker as it registers in the store (see joinRun): one per runCrawler call. */
+export interface WorkerIdentity {
+	/** `host:pid:random`. */
+	readonly id: string;
+	readonly host: string;
+	readonly pid: number;
+}
+
+/** What a worker reports with each heartbeat and when it leaves (JSON, no secrets). */
+export interface WorkerStats {
+	readonly pagesDone: number;
+	readonly pagesPerSecond: number;
+	readonly requests: number;
+	readonly items: number;
+	/** The worker's own segment summary, written when it leaves (a kill -9 leaves none). */
+	readonly segment?: unknown;
+}
+
+export interface WorkerRecord extends WorkerIdentity {
+	readonly runId: number;
+	readonly startedAt: number;
+	readonly heartbeatAt: number;
+	/** Live until then (heartbeat + leaseMs), unless it left. */
+	readonly expiresAt: number;
+	readonly leftAt: number | undefined;
+	readonly stats: WorkerStats | undefined;
+}
+
+/** live: heartbeat younger than its lease and not left; left: said goodbye; dead: neither (kill -9, lost). */
+export type WorkerState = 'live' | 'left' | 'dead';
+
+export function workerState(worker: WorkerRecord, now: number): WorkerState {
+	if (worker.leftAt !== undefined) return 'left';
+	return worker.expiresAt > now ? 'live' : 'dead';
+}
+
+export interface JoinRunOptions {
+	readonly worker: WorkerIdentity;
+	readonly now: number;
+	/** The worker is live until now + leaseMs unless it heartbeats again. */
+	readonly leaseMs: number;
+	/** Start a new run even if the last one is unfinished; refused (ERR_LOCKED) while other workers are live. */
+	readonly fresh: boolean;
+	/** Queue the last run's failed requests again and continue it (even a finished one). */
+	readonly retryFailed: boolean;
+	/**
+	 * Workers the caller knows to be dead although their heartbeat is recent (on this host, their
+	 * pid is gone): treated as not live at once. Called inside the store's join lock: keep it synchronous and cheap.
+	 */
+	readonly isGone?: (worker: WorkerRecord) => boolean;
+}
+
+export interface JoinedRun {
+	readonly run: RunRecord;
+	/** A new run was started (none to continue, or --fresh). */
+	readonly created: boolean;
+	/** The other live workers of the run, at the moment this one joined. */
+	readonly others: readonly WorkerRecord[];
+	/** Requests found in flight under owners that are not live, released or failed as a resume does. */
+	readonly released: ReleasedInflight;
+	/** Failed requests queued again (retryFailed). */
+	readonly requeued: number;
+}
+
+export interface Heartbeat {
+	/** Leases of this worker moved to the new expiry. */
+	readonly renewed: number;
+	/** Expired leases of other workers put back to pending. */
+	readonly reclaimed: number;
+}
+
+/** What `tryFinishRun` found: finished (by this call or earlier), work left to lease, or leases still held. */
+export type FinishCheck = {readonly state: 'finished'; readonly byThisCall: boolean} | {readonly state: 'pending'} | {readonly state: 'leased'};
+
 export type RunState = 'running' | 'stopped' | 'finished' | 'aborted';
 
 export interface RunRecord {
@@ -183,6 +257,32 @@ export interface Store {
 	 * a dead one, and only a resume (releaseInflight) counts a crash.
 	 */
 	reclaimExpired(runId: number, now: number): Promise<number>;
+	// Workers (issue 10): every runner is a worker with a row, a heartbeat and leases under its id.
+	/**
+	 * Start or join, atomically (one lock): the latest run continues unless it is finished (or
+	 * `fresh`), else a new run starts; the worker is registered on it. Requests in flight under
+	 * owners that are not live (or under no owner) are released as `releaseInflight` does (a crash
+	 * counted); those of live workers are left alone. `fresh` with other live workers: ERR_LOCKED.
+	 */
+	joinRun(options: JoinRunOptions): Promise<JoinedRun>;
+	/**
+	 * One transaction: the worker's row (heartbeat, stats, live until `expiresAt`), the renewal of
+	 * every lease it holds in the run, and the reclaim of other owners' leases expired by `now`.
+	 */
+	heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats): Promise<Heartbeat>;
+	/** The worker leaves (its last stats written); returns the run's other live workers. */
+	leaveRun(runId: number, workerId: string, now: number, stats: WorkerStats): Promise<WorkerRecord[]>;
+	/** Every worker that joined the run, oldest first. */
+	listWorkers(runId: number): Promise<WorkerRecord[]>;
+	/**
+	 * Decides whether the run is finished, cheaply (no count): expired leases are reclaimed; any
+	 * pending request → 'pending'; any request in flight → 'leased'; else the run is set finished
+	 * with a compare-and-set from running (the first caller wins, byThisCall; later ones see it finished).
+	 */
+	tryFinishRun(runId: number, now: number): Promise<FinishCheck>;
+	/** True where several processes may run one crawl at once (PostgreSQL); SQLite keeps its run lock. */
+	readonly isShared: boolean;
+
 	/** Failed requests back to pending (retry and crash counters reset). */
 	requeueFailed(runId: number): Promise<number>;
 	/** Earliest retryAt of a pending request, if any. */

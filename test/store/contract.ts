@@ -11,6 +11,7 @@ import {collect, done, keys, request, retry} from './contract-helpers.js';
 import {crashContract} from './contract-crashes.js';
 import {leaseContract} from './contract-leases.js';
 import {twoHandleContract} from './contract-two-handles.js';
+import {workerContract, workerPairContract} from './contract-workers.js';
 
 export interface ContractOptions {
 	readonly openPair?: () => Promise<readonly [Store, Store]>;
@@ -378,8 +379,12 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
 
 		crashContract(setup, leased);
 		leaseContract(setup);
+		workerContract(open);
 		const {openPair} = options;
-		if (openPair) twoHandleContract(openPair);
+		if (openPair) {
+			twoHandleContract(openPair);
+			workerPairContract(openPair);
+		}
 
 		test('close is idempotent', async () => {
 			const store = await open();

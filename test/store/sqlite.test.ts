@@ -237,13 +237,13 @@ describe('SqliteStore', () => {
 		const raw = new Database(file, {readonly: true});
 		try {
 			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
-			assert.equal(schemaVersion, 3);
+			assert.equal(schemaVersion, 4);
 		} finally {
 			raw.close();
 		}
 	});
 
-	test('a version-2 file (before lease owners) is migrated: crash counts are kept, leases get an owner', async () => {
+	test('a version-2 file (before lease owners and workers) is migrated: crash counts are kept, leases get an owner, workers a table', async () => {
 		const file = tempFile();
 		fs.mkdirSync(path.dirname(file), {recursive: true});
 		const old = new Database(file);
@@ -270,12 +270,15 @@ describe('SqliteStore', () => {
 				refused: [plain!.id],
 			});
 			assert.equal(await store.reclaimExpired(1, 500), 1);
+			const joined = await store.joinRun({worker: {id: 'w3', host: 'h', pid: 1}, now: 600, leaseMs: 1000, fresh: false, retryFailed: false});
+			assert.deepEqual([joined.run.id, joined.created], [1, false]);
+			assert.deepEqual((await store.listWorkers(1)).map((worker) => worker.id), ['w3']);
 		} finally {
 			await store.close();
 		}
 		const raw = new Database(file, {readonly: true});
 		try {
-			assert.equal(raw.pragma('user_version', {simple: true}), 3);
+			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
 		} finally {
 			raw.close();
 		}

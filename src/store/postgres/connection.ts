@@ -106,3 +106,41 @@ export async function retrying<T>(work: () => Promise<T>): Promise<T> {
 		}
 	}
 }
+
+/** How long a store call keeps trying while the server is unreachable (a restart, a dropped connection). */
+export const defaultReconnectBudgetMs = 60_000;
+const reconnectBaseMs = 100;
+const reconnectCapMs = 5_000;
+
+// Node's socket errors, PostgreSQL's connection exceptions (class 08), and the server shutting
+// down or starting up (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+const lostConnectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
+const lostConnectionMessage = /Connection terminated|connection timeout|Connection ended|Client has encountered a connection error|timeout exceeded when trying to connect/i;
+
+/** The call failed because the connection to the server was lost or could not be made: worth trying again. */
+export function isConnectionLoss(error: unknown): boolean {
+	if (error instanceof CrawljarError) return false; // already judged (a failed schema setup is not retried per call)
+	const code = (error as {code?: unknown}).code;
+	if (typeof code === 'string' && (lostConnectionCodes.has(code) || code.startsWith('08'))) return true;
+	return error instanceof Error && lostConnectionMessage.test(error.message);
+}
+
+/**
+ * Runs `work` again while it fails for a lost connection, with jittered exponential backoff
+ * (100 ms doubling to 5 s, each wait 50–100% of that), until `budgetMs` has passed; then the last
+ * error is thrown. Every store statement is safe to run again: completions apply only to
+ * requests still in flight, inserts dedupe, and a transaction either committed or did nothing.
+ */
+export async function reconnecting<T>(work: () => Promise<T>, budgetMs: number, onRetry?: (error: unknown, waitMs: number) => void): Promise<T> {
+	const startedAt = Date.now();
+	for (let attempt = 0; ; attempt++) {
+		try {
+			return await work();
+		} catch (error) {
+			const waitMs = Math.min(reconnectCapMs, reconnectBaseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+			if (!isConnectionLoss(error) || Date.now() - startedAt + waitMs > budgetMs) throw error;
+			onRetry?.(error, waitMs);
+			await new Promise((resolve) => setTimeout(resolve, waitMs));
+		}
+	}
+}

@@ -7,7 +7,11 @@ import type {
 	Completion,
 	FailedRequest,
 	FencedCommit,
+	FinishCheck,
 	FrontierCounts,
+	Heartbeat,
+	JoinedRun,
+	JoinRunOptions,
 	LeaseHolder,
 	NewRequest,
 	ReleasedInflight,
@@ -16,17 +20,21 @@ import type {
 	Store,
 	StoredRequest,
 	StoredSession,
+	WorkerRecord,
+	WorkerStats,
 } from '../store.js';
 import {CRASHED_WORKER_MESSAGE, CRASHES_BEFORE_FAILING} from '../store.js';
 import {prepareCompletions, prepareRequest, toJson} from '../sqlite/serialize.js';
 import {toFailedRequest, toRunRecord, toStoredSession} from '../sqlite/rows.js';
 import type {FailedRow, RunRow, SessionRow} from '../sqlite/rows.js';
 import {commitBatchParams, fencedResult} from './commit-batch.js';
-import {createPool, poolConfig, retrying, storageError} from './connection.js';
+import {createPool, defaultReconnectBudgetMs, poolConfig, reconnecting, retrying, storageError} from './connection.js';
 import {migrate, schemaOf} from './schema.js';
 import {buildStatements, itemPageSize, requestColumns} from './statements.js';
 import type {Sql} from './statements.js';
 import {toLeasedRequest, type LeasedPgRow} from './rows.js';
+import {buildWorkerStatements, type WorkerSql} from './worker-statements.js';
+import * as workers from './workers.js';
 
 export interface PostgresStoreOptions {
 	/** postgres:// URL; pool size as `?max=N` (default 10), sslmode and the rest as pg reads them. */
@@ -35,12 +43,21 @@ export interface PostgresStoreOptions {
 	readonly crawler?: string;
 	/** The schema itself, instead of the one derived from `crawler` (tests use throwaway ones). */
 	readonly schema?: string;
+	/**
+	 * How long a call keeps trying while the server cannot be reached (restart, dropped connection),
+	 * with jittered backoff, before it fails with ERR_STORAGE. @default 60_000
+	 */
+	readonly reconnectBudgetMs?: number;
 }
 
 export class PostgresStore implements Store {
 	readonly #url: string;
 	readonly #schema: string;
 	readonly #sql: Sql;
+	readonly #workerSql: WorkerSql;
+	readonly #reconnectBudgetMs: number;
+	/** Several processes, on several machines, may run one crawl: the worker registry arbitrates. */
+	readonly isShared = true;
 	/** The pool (pg is loaded on first use), created on open; close ends it. */
 	readonly #pool: Promise<pg.Pool>;
 	/** The pool once the schema is created and migrated; every call waits for it. */
@@ -60,6 +77,8 @@ export class PostgresStore implements Store {
 		this.#url = options.url;
 		this.#schema = schema;
 		this.#sql = buildStatements(schema);
+		this.#workerSql = buildWorkerStatements(schema);
+		this.#reconnectBudgetMs = options.reconnectBudgetMs ?? defaultReconnectBudgetMs;
 		poolConfig(options.url); // a bad URL throws here, naming the field
 		this.#pool = createPool(options.url);
 		this.#pool.catch(() => {});
@@ -183,6 +202,26 @@ export class PostgresStore implements Store {
 		return {released: rows.length - crashed, crashed};
 	}
 
+	async joinRun(options: JoinRunOptions): Promise<JoinedRun> {
+		return this.#guard('joining a run', async () => workers.joinRun(await this.#ready, this.#sql, this.#workerSql, this.#schema, options));
+	}
+
+	async heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats): Promise<Heartbeat> {
+		return this.#guard('sending a heartbeat', async () => workers.heartbeat(await this.#ready, this.#workerSql, runId, workerId, now, expiresAt, stats));
+	}
+
+	async leaveRun(runId: number, workerId: string, now: number, stats: WorkerStats): Promise<WorkerRecord[]> {
+		return this.#guard('leaving a run', async () => workers.leaveRun(await this.#ready, this.#workerSql, this.#schema, runId, workerId, now, stats));
+	}
+
+	async listWorkers(runId: number): Promise<WorkerRecord[]> {
+		return this.#guard('listing workers', async () => workers.listWorkers(await this.#ready, this.#workerSql, runId));
+	}
+
+	async tryFinishRun(runId: number, now: number): Promise<FinishCheck> {
+		return this.#guard('checking whether the run is finished', async () => workers.tryFinishRun(await this.#ready, this.#workerSql, runId, now));
+	}
+
 	async requeueFailed(runId: number): Promise<number> {
 		return this.#changes('requeueing failed requests', this.#sql.requeueFailed, [runId]);
 	}
@@ -282,9 +321,11 @@ export class PostgresStore implements Store {
 		});
 	}
 
+	// Every call goes through here: a lost connection is tried again (bounded), then any failure
+	// becomes ERR_STORAGE naming the redacted URL.
 	async #guard<T>(doing: string, work: () => Promise<T>): Promise<T> {
 		try {
-			return await work();
+			return await reconnecting(work, this.#reconnectBudgetMs);
 		} catch (error) {
 			throw storageError(error, this.#url, doing);
 		}

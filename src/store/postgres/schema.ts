@@ -93,6 +93,21 @@ const migrations: readonly ((s: string) => string)[] = [
 	ALTER TABLE ${s}.requests ADD COLUMN crash_count integer NOT NULL DEFAULT 0;
 	CREATE INDEX requests_suspects ON ${s}.requests (run_id, state, retry_at, id) WHERE crash_count > 0;
 	`,
+	// 3: the workers of each run (workers.ts): one row per runner, live while its heartbeat is.
+	(s) => `
+	CREATE TABLE ${s}.workers (
+		id text PRIMARY KEY,
+		run_id integer NOT NULL REFERENCES ${s}.runs (id),
+		host text NOT NULL,
+		pid integer NOT NULL,
+		started_at bigint NOT NULL,
+		heartbeat_at bigint NOT NULL,
+		expires_at bigint NOT NULL,
+		left_at bigint,
+		stats text
+	);
+	CREATE INDEX workers_run ON ${s}.workers (run_id, started_at);
+	`,
 ];
 
 /** The schema version this build writes. */

@@ -43,6 +43,11 @@ export class CountCache {
 		entry.counts.failed += delta.failed;
 	}
 
+	/** Drops a run's counts: the next get counts it afresh. */
+	forget(runId: number): void {
+		this.#byRun.delete(runId);
+	}
+
 	move(runId: number, from: RequestState | undefined, to: RequestState, n: number): void {
 		if (n === 0) return;
 		const delta = emptyDelta();

@@ -73,6 +73,21 @@ export const migrations: readonly string[] = [
 	ALTER TABLE requests ADD COLUMN lease_owner TEXT;
 	ALTER TABLE requests ADD COLUMN lease_expires_at INTEGER;
 	`,
+	// 4: the workers of each run (see workers.ts): one row per runner, live while its heartbeat is.
+	`
+	CREATE TABLE workers (
+		id TEXT PRIMARY KEY,
+		run_id INTEGER NOT NULL REFERENCES runs (id),
+		host TEXT NOT NULL,
+		pid INTEGER NOT NULL,
+		started_at INTEGER NOT NULL,
+		heartbeat_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		left_at INTEGER,
+		stats TEXT
+	);
+	CREATE INDEX workers_run ON workers (run_id, started_at);
+	`,
 ];
 
 /** The schema version this build writes. */

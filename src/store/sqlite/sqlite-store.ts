@@ -7,7 +7,11 @@ import type {
 	Completion,
 	FailedRequest,
 	FencedCommit,
+	FinishCheck,
 	FrontierCounts,
+	Heartbeat,
+	JoinedRun,
+	JoinRunOptions,
 	LeaseHolder,
 	NewRequest,
 	ReleasedInflight,
@@ -16,6 +20,8 @@ import type {
 	Store,
 	StoredRequest,
 	StoredSession,
+	WorkerRecord,
+	WorkerStats,
 } from '../store.js';
 import {CRASHED_WORKER_MESSAGE, CRASHES_BEFORE_FAILING} from '../store.js';
 import {CountCache, emptyDelta} from './count-cache.js';
@@ -30,6 +36,7 @@ import {checkpointWalBytes} from './wal-limits.js';
 import {prepareLeaseStatements} from './lease-statements.js';
 import type {LeaseStatements} from './lease-statements.js';
 import type {Statements} from './statements.js';
+import {SqliteWorkers} from './workers.js';
 
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
 
@@ -50,6 +57,9 @@ export class SqliteStore implements Store {
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
+	readonly #workers: SqliteWorkers;
+	/** One process a crawl: the runner keeps its run lock on SQLite. */
+	readonly isShared = false;
 
 	/** Opens (creating if needed, mode 0600) a store file; ':memory:' for a throwaway one. Throws ERR_STORAGE. */
 	static open(file: string): SqliteStore {
@@ -61,6 +71,7 @@ export class SqliteStore implements Store {
 		this.#walFile = db.memory ? undefined : `${db.name}-wal`;
 		const sql = prepareStatements(db);
 		this.#sql = sql;
+		this.#workers = new SqliteWorkers(db, sql, this.#counts);
 		this.#addRequests = db.transaction((runId: number, rows: readonly RequestInsert[]): number => {
 			let added = 0;
 			for (const row of rows) added += sql.insertRequest.run(runId, ...row).changes;
@@ -188,6 +199,26 @@ export class SqliteStore implements Store {
 		return result;
 	}
 
+	async joinRun(options: JoinRunOptions): Promise<JoinedRun> {
+		return this.#afterWrite(this.#workers.joinRun(options));
+	}
+
+	async heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats): Promise<Heartbeat> {
+		return this.#afterWrite(this.#workers.heartbeat(runId, workerId, now, expiresAt, stats));
+	}
+
+	async leaveRun(runId: number, workerId: string, now: number, stats: WorkerStats): Promise<WorkerRecord[]> {
+		return this.#afterWrite(this.#workers.leaveRun(runId, workerId, now, stats));
+	}
+
+	async listWorkers(runId: number): Promise<WorkerRecord[]> {
+		return this.#workers.listWorkers(runId);
+	}
+
+	async tryFinishRun(runId: number, now: number): Promise<FinishCheck> {
+		return this.#afterWrite(this.#workers.tryFinishRun(runId, now));
+	}
+
 	async requeueFailed(runId: number): Promise<number> {
 		const requeued = this.#sql.requeueFailed.run(runId).changes;
 		this.#counts.move(runId, 'failed', 'pending', requeued);
@@ -273,6 +304,11 @@ export class SqliteStore implements Store {
 		} finally {
 			this.#db.close();
 		}
+	}
+
+	#afterWrite<T>(result: T): T {
+		this.#wrote();
+		return result;
 	}
 
 	#afterChanges(changes: number): number {
