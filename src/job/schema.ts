@@ -8,6 +8,7 @@ import {CrawljarError} from '../errors.js';
 import {FETCH_DEFAULTS, timeoutsSchema} from '../http/fetch-defaults.js';
 import {hostOptionsSchema} from '../policy/host-options.js';
 import {retryOptionsSchema} from '../policy/retry-schema.js';
+import {leaseMsSchema} from '../runner/worker-options.js';
 import {scheduleSchema} from '../scheduler/schedule-options.js';
 import {formLoginOptionsSchema} from '../sessions/login/form-login-options.js';
 import {customLoginOptionsSchema} from '../sessions/login/login-strategy.js';
@@ -149,6 +150,7 @@ export const definitionSchema = z
 		schedule: scheduleSchema.optional(),
 		allowInsecureLogin: bool().optional(),
 		useHeaderGenerator: bool().optional(),
+		leaseMs: leaseMsSchema.optional(),
 	})
 	.superRefine((definition, context) => {
 		const routes = definition.routes;

@@ -137,4 +137,9 @@ export interface CrawlerDefinition {
 	readonly allowInsecureLogin?: boolean;
 	/** got-scraping's browser-like headers. @default true */
 	readonly useHeaderGenerator?: boolean;
+	/**
+	 * How long a worker holds the requests it leased without a heartbeat (it sends one every
+	 * leaseMs / 3): a dead worker's pages are back in play within this. @default 15_000
+	 */
+	readonly leaseMs?: number;
 }

@@ -62,6 +62,8 @@ export interface RunSummary {
 	/** By session id (never the credentials). */
 	readonly sessions?: Readonly<Record<string, SessionSummary>> | undefined;
 	readonly stoppedReason?: string | undefined;
+	/** Ids of the workers whose segments the counts include (several may run one crawl at once). */
+	readonly summedWorkers?: readonly string[] | undefined;
 }
 
 function timestamp(epochMs: number): string {

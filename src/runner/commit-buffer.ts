@@ -8,7 +8,12 @@ export interface CommitBufferOptions {
 	readonly batchSize?: number;
 	/** @default 50 */
 	readonly maxDelayMs?: number;
+	/** The worker whose leases fence every commit (Store.commitAs); without one, commits are unfenced. */
+	readonly owner?: string;
+	/** The completions that were written (the refused ones are not). */
 	readonly onCommitted?: (completions: readonly Completion[]) => void;
+	/** Completions the store refused: their leases expired and were reclaimed. Dropped, never retried. */
+	readonly onRefused?: (requestIds: readonly number[]) => void;
 	readonly onError: (error: unknown) => void;
 }
 
@@ -64,8 +69,20 @@ export class CommitBuffer {
 		this.#flushing = this.#flushing.then(async () => {
 			if (batch.length === 0) return;
 			try {
-				await this.#store.commit(this.#runId, batch);
-				this.#options.onCommitted?.(batch);
+				const {owner} = this.#options;
+				if (owner === undefined) {
+					await this.#store.commit(this.#runId, batch);
+					this.#options.onCommitted?.(batch);
+					return;
+				}
+				const {refused} = await this.#store.commitAs(this.#runId, owner, batch);
+				if (refused.length === 0) {
+					this.#options.onCommitted?.(batch);
+					return;
+				}
+				const isRefused = new Set(refused);
+				this.#options.onCommitted?.(batch.filter((completion) => !isRefused.has(completion.requestId)));
+				this.#options.onRefused?.(refused);
 			} catch (error) {
 				this.#options.onError(error);
 			}

@@ -115,3 +115,57 @@ export function addTopErrors(earlier: readonly TopError[], current: readonly Top
 }
 
 export type {RunSummary};
+
+/** Two parts of a run added up (the duration is the caller's: segments of workers overlap). */
+function addSegments(a: EarlierSegments, b: EarlierSegments): EarlierSegments {
+	return {
+		segments: a.segments + b.segments,
+		durationMs: a.durationMs + b.durationMs,
+		requestsSent: a.requestsSent + b.requestsSent,
+		retried: a.retried + b.retried,
+		topErrors: addTopErrors(a.topErrors, b.topErrors),
+		hosts: addHosts(a.hosts, b.hosts),
+		sessions: addSessions(a.sessions, b.sessions),
+	};
+}
+
+/** The workers whose segments a stored run summary already counts (see withOtherWorkers). */
+export function summedWorkers(stored: unknown): string[] {
+	const ids = isRecord(stored) ? stored.summedWorkers : undefined;
+	return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+}
+
+/** Total length of the union of [start, end] intervals: time during which at least one worker ran. */
+function coveredMs(intervals: readonly (readonly [number, number])[]): number {
+	let total = 0;
+	let reach = -Infinity;
+	for (const [start, end] of [...intervals].sort((x, y) => x[0] - y[0])) {
+		if (end <= reach) continue;
+		total += end - Math.max(start, reach);
+		reach = end;
+	}
+	return total;
+}
+
+export interface WorkerSegment {
+	readonly id: string;
+	readonly startedAt: number;
+	readonly leftAt: number | undefined;
+	readonly segment: unknown;
+}
+
+/**
+ * The earlier part of a run as this worker ends: the stored run summary (which names the workers
+ * it counts) plus the segments of the workers that left since and are not counted yet. Workers
+ * run at once, so the duration added is the time during which any of them ran, this one included
+ * (`mine`: when this worker started, and now), minus this worker's own time (buildSummary adds it).
+ */
+export function withOtherWorkers(earlier: EarlierSegments, stored: unknown, workers: readonly WorkerSegment[], mine: {readonly id: string; readonly startedAt: number; readonly now: number}, runId: number): {earlier: EarlierSegments; summedWorkers: string[]} {
+	const counted = summedWorkers(stored);
+	const added = workers.filter((worker) => worker.id !== mine.id && worker.leftAt !== undefined && worker.segment !== undefined && !counted.includes(worker.id));
+	let total = earlier;
+	for (const worker of added) total = addSegments(total, {...earlierSegments(worker.segment, runId), durationMs: 0});
+	const intervals = [...added.map((worker) => [worker.startedAt, worker.leftAt!] as const), [mine.startedAt, mine.now] as const];
+	const durationMs = earlier.durationMs + coveredMs(intervals) - (mine.now - mine.startedAt);
+	return {earlier: {...total, durationMs}, summedWorkers: [...counted, ...added.map((worker) => worker.id), mine.id]};
+}

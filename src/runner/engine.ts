@@ -27,6 +27,13 @@ export interface EngineOptions {
 	 * resumable, instead of sleeping until then. @default Infinity
 	 */
 	readonly maxWaitMs?: number;
+	/**
+	 * The worker this engine leases for: leases carry its id and expire leaseMs after they are
+	 * taken (the heartbeat renews them), commits are fenced by them, and the run ends finished only
+	 * when the store says so (no pending request, no lease held by any worker). Without it, leases
+	 * have no owner and the run ends when this engine finds nothing left.
+	 */
+	readonly worker?: {readonly id: string; readonly leaseMs: number};
 }
 
 /** A blocked request whose wait is longer than this goes back to the store, freeing the buffer. */
@@ -38,6 +45,7 @@ const RELEASE_AFTER_MS = 500;
  */
 const MAX_BUFFER = 1_000;
 const IDLE_POLL_MS = 1_000;
+const DUE_REPOLL_MS = 50;
 
 export class Engine {
 	readonly #deps: ProcessDeps;
@@ -65,6 +73,8 @@ export class Engine {
 	#wakeUp: (() => void) | undefined;
 	#commits: CommitBuffer | undefined;
 	#commitError: unknown;
+	/** Late completions the store refused (their leases had been reclaimed): logged, never re-applied. */
+	#refused = 0;
 
 	constructor(deps: ProcessDeps, options: EngineOptions) {
 		this.#deps = deps;
@@ -85,6 +95,15 @@ export class Engine {
 		return this.#buffer.length;
 	}
 
+	/** Requests brought to an end (done or failed) by this engine. */
+	get completed(): number {
+		return this.#completed;
+	}
+
+	get refused(): number {
+		return this.#refused;
+	}
+
 	/** Graceful stop: no new requests; in-flight ones finish or are released. */
 	stop(reason: string): void {
 		this.#end ??= {state: 'stopped', reason};
@@ -92,8 +111,16 @@ export class Engine {
 	}
 
 	async run(runId: number): Promise<EngineEnd> {
+		const worker = this.#options.worker;
 		const commits = new CommitBuffer(this.#store, runId, {
+			...(worker ? {owner: worker.id} : {}),
 			onCommitted: (batch) => this.#onCommitted(batch),
+			onRefused: (ids) => {
+				this.#refused += ids.length;
+				this.#log.warn(
+					`${ids.length} late completion(s) refused by the store (${this.#refused} in this worker so far): their leases had expired and were reclaimed — another worker does them, nothing is written twice`,
+				);
+			},
 			onError: (error) => {
 				this.#commitError ??= error;
 				this.#end = {state: 'aborted', code: 'ERR_STORAGE', reason: `storage write failed: ${describeError(error).message}`};
@@ -131,7 +158,7 @@ export class Engine {
 			if (ready < this.#options.concurrency && budget > 0 && this.#mayHaveDue) {
 				const wanted = Math.min(this.#options.concurrency * 2 - ready, MAX_BUFFER - this.#buffer.length, budget);
 				if (wanted > 0) {
-					const leased = await this.#store.lease(runId, wanted, this.#options.now());
+					const leased = await this.#lease(runId, wanted);
 					this.#buffer.push(...leased);
 					isBufferFilled = leased.length === wanted;
 					if (!isBufferFilled) this.#mayHaveDue = false;
@@ -153,24 +180,38 @@ export class Engine {
 			if (this.#buffer.length === 0 && this.inFlight === 0) {
 				// Enqueued requests may still sit in the commit buffer: write them before deciding.
 				await commits.flush();
-				const leased = await this.#store.lease(runId, 1, this.#options.now());
+				const leased = await this.#lease(runId, 1);
 				if (leased.length > 0) {
 					this.#buffer.push(...leased);
 					continue;
 				}
 				const due = await this.#store.nextDueAt(runId);
 				if (due === undefined) {
-					this.#end = {state: 'finished'};
-					break;
-				}
-				if (due - this.#options.now() > (this.#options.maxWaitMs ?? Infinity)) {
+					if (!worker) {
+						this.#end = {state: 'finished'};
+						break;
+					}
+					const check = await this.#store.tryFinishRun(runId, this.#options.now());
+					if (check.state === 'finished') {
+						this.#end = {state: 'finished'};
+						break;
+					}
+					// Other workers hold leases (their pages may enqueue more), or an expired lease
+					// was just reclaimed: look again, about once a second.
+					this.#mayHaveDue = true;
+					if (check.state === 'pending') continue;
+				} else if (due - this.#options.now() > (this.#options.maxWaitMs ?? Infinity)) {
 					// Deferred past maxRetryAfter: a later run picks these up (the host cooldown is persisted).
 					const reason = `only deferred requests left, due at ${new Date(due).toISOString()}: run again then to resume`;
 					this.#log.info(reason);
 					this.#end = {state: 'stopped', reason};
 					break;
+				} else {
+					// Due now yet not leased (it became due a moment ago, or a suspect another worker has
+					// in flight holds it back): look again soon, not in a busy loop.
+					const untilDue = due - this.#options.now();
+					waitMs = Math.min(waitMs, untilDue > 0 ? untilDue : DUE_REPOLL_MS);
 				}
-				waitMs = Math.min(waitMs, Math.max(0, due - this.#options.now()));
 			}
 			if (await this.#sleep(waitMs)) this.#mayHaveDue = true;
 		}
@@ -181,6 +222,13 @@ export class Engine {
 		await commits.flush();
 		isClosed = true;
 		return this.#end;
+	}
+
+	#lease(runId: number, limit: number): Promise<StoredRequest[]> {
+		const now = this.#options.now();
+		const worker = this.#options.worker;
+		if (!worker) return this.#store.lease(runId, limit, now);
+		return this.#store.leaseAs(runId, limit, now, {owner: worker.id, expiresAt: now + worker.leaseMs});
 	}
 
 	/** Starts what can start now; returns how long to wait before trying again. */

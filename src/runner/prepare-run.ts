@@ -1,43 +1,42 @@
-// Resume-or-start: an unfinished run (crashed, stopped, aborted) continues unless --fresh.
+// Start or join: one atomic store call (Store.joinRun) continues an unfinished run (resume, or
+// join the workers running it) or starts a new one unless --fresh; then the start URLs are
+// added (deduped) and what happened is said in one line.
 import type {CrawlerDefinition, Logger} from '../job/types.js';
-import type {NewRequest, RunRecord, Store} from '../store/store.js';
+import type {JoinedRun, NewRequest, Store, WorkerIdentity} from '../store/store.js';
 import {normalizeUrl} from './urls.js';
+import {isGoneWorker} from './worker.js';
 
 export interface PrepareOptions {
 	readonly fresh: boolean;
 	readonly retryFailed: boolean;
 	readonly now: () => number;
 	readonly log: Logger;
+	readonly worker: WorkerIdentity;
+	readonly leaseMs: number;
 }
 
 const formatNumber = new Intl.NumberFormat('en-US');
 
-export async function prepareRun(store: Store, definition: CrawlerDefinition, options: PrepareOptions): Promise<RunRecord> {
-	const latest = await store.latestRun();
-	const isResumable = latest !== undefined && (latest.state !== 'finished' || options.retryFailed);
-	if (latest && isResumable && !options.fresh) {
-		// Requests in flight when the last process died are due again at once: no lock wait.
-		// One found in flight by the previous resume too is failed instead (it likely killed the process).
-		const {released, crashed} = await store.releaseInflight(latest.id);
-		const requeued = options.retryFailed ? await store.requeueFailed(latest.id) : 0;
-		await store.addRequests(latest.id, startRequests(definition));
-		await store.setRunState(latest.id, 'running', options.now());
-		const counts = await store.counts(latest.id);
-		options.log.info(
-			`resuming run ${latest.id}: ${formatNumber.format(counts.done)} done, ${formatNumber.format(counts.pending)} pending, ${formatNumber.format(counts.failed)} failed` +
-				(released ? ` (${released} in flight at the last stop, retried now)` : '') +
-				(crashed ? ` (${crashed} in flight at the last two stops, failed with ERR_CRASHED_WORKER: crawljar failed lists them)` : '') +
-				(requeued ? ` (${requeued} failed requests queued again)` : ''),
-		);
-		return {...latest, state: 'running'};
-	}
-	if (latest && latest.state !== 'finished') {
-		await store.setRunState(latest.id, 'aborted', options.now(), latest.summary ?? {stoppedReason: 'superseded by --fresh'});
-	}
-	const run = await store.createRun(options.now());
+export async function prepareRun(store: Store, definition: CrawlerDefinition, options: PrepareOptions): Promise<JoinedRun> {
+	const {worker, leaseMs, fresh, retryFailed} = options;
+	const joined = await store.joinRun({worker, now: options.now(), leaseMs, fresh, retryFailed, isGone: isGoneWorker});
+	const {run, released, requeued, others} = joined;
 	await store.addRequests(run.id, startRequests(definition));
-	options.log.info(`starting run ${run.id} of ${definition.name}${options.fresh && latest ? ' (--fresh: logged-in sessions kept)' : ''}`);
-	return run;
+	if (joined.created) {
+		options.log.info(`starting run ${run.id} of ${definition.name}${fresh && run.id > 1 ? ' (--fresh: logged-in sessions kept)' : ''}`);
+		return joined;
+	}
+	const counts = await store.counts(run.id);
+	const verb = others.length > 0 ? `joined run ${run.id} (${others.length} other worker${others.length === 1 ? '' : 's'})` : `resuming run ${run.id}`;
+	options.log.info(
+		`${verb}: ${formatNumber.format(counts.done)} done, ${formatNumber.format(counts.pending)} pending, ${formatNumber.format(counts.failed)} failed` +
+			// Requests in flight under workers that are gone are due again at once: no lock wait.
+			(released.released ? ` (${released.released} in flight at the last stop, retried now)` : '') +
+			// One found in flight by the previous resume too is failed instead (it likely killed the process).
+			(released.crashed ? ` (${released.crashed} in flight at the last two stops, failed with ERR_CRASHED_WORKER: crawljar failed lists them)` : '') +
+			(requeued ? ` (${requeued} failed requests queued again)` : ''),
+	);
+	return joined;
 }
 
 export function startRequests(definition: CrawlerDefinition): NewRequest[] {

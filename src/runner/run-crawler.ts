@@ -19,10 +19,14 @@ import {RunStats} from './run-stats.js';
 import {SeenKeys} from './seen-keys.js';
 import {acquireRunLock} from './run-lock.js';
 import {prepareRun} from './prepare-run.js';
-import {earlierSegments, type EarlierSegments} from './earlier-segments.js';
+import {earlierSegments, NO_EARLIER_SEGMENTS, withOtherWorkers, type EarlierSegments} from './earlier-segments.js';
 import {buildSummary, sessionStateCounts, type ProgressSnapshot} from './progress-snapshot.js';
 import {createRateMeter} from '../output/rate-meter.js';
 import {resolveKeyWithSource} from '../sessions/crypto.js';
+import type {EngineEnd} from './engine.js';
+import {markActive, newWorker, startHeartbeat} from './worker.js';
+import {checkLeaseMs, DEFAULT_LEASE_MS} from './worker-options.js';
+import type {WorkerStats} from '../store/store.js';
 
 export interface RunOptions {
 	/** SQLite folder. @default process.env.CRAWLJAR_STORAGE ?? './storage' (unless CRAWLJAR_STORE is set) */
@@ -48,6 +52,8 @@ export interface RunOptions {
 	readonly store?: Store;
 	/** Session encryption key (default: CRAWLJAR_SECRET or the key file). */
 	readonly secretKey?: Buffer;
+	/** How long this worker's leases last without a heartbeat; overrides the definition's. @default 15_000 */
+	readonly leaseMs?: number;
 }
 
 const silentLog: Logger = {info() {}, warn() {}, error() {}};
@@ -57,11 +63,18 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	const log = options.log ?? silentLog;
 	const now = Date.now;
 	const storageDir = options.storageDir ?? process.env.CRAWLJAR_STORAGE ?? './storage';
+	const leaseMs = checkLeaseMs(options.leaseMs, 'leaseMs') ?? definition.leaseMs ?? DEFAULT_LEASE_MS;
 	const store = options.store ?? openStore(resolveStoreLocation(options, process.env), definition.name);
+	const worker = newWorker();
 	let releaseLock: (() => Promise<void>) | undefined;
+	let heartbeat: {stop(): void} | undefined;
+	let joinedRunId: number | undefined;
 	try {
-		releaseLock = await acquireRunLock(store, definition.name, now());
-		const run = await prepareRun(store, definition, {fresh: options.fresh ?? false, retryFailed: options.retryFailed ?? false, now, log});
+		// SQLite: one process a crawl (the run lock). PostgreSQL: the worker registry arbitrates.
+		if (!store.isShared) releaseLock = await acquireRunLock(store, definition.name, now());
+		markActive(worker, true);
+		const {run} = await prepareRun(store, definition, {fresh: options.fresh ?? false, retryFailed: options.retryFailed ?? false, now, log, worker, leaseMs});
+		joinedRunId = run.id;
 		const stats = new RunStats(now());
 		// A resumed run's summary and progress cover the whole run, not just this segment.
 		const stored = earlierSegments(run.summary, run.id);
@@ -130,8 +143,11 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				stopGraceMs: options.stopGraceMs ?? 10_000,
 				now,
 				maxWaitMs: maxWaitMs(defaultRetry, definition),
+				worker: {id: worker.id, leaseMs},
 			},
 		);
+		const workerStats = workerStatsOf(engine, stats, now);
+		heartbeat = startHeartbeat({store, runId: run.id, worker, leaseMs, now, stats: workerStats, log});
 
 		warnAboutCaps(definition, options.concurrency, pool, log);
 		const onStop = () => engine.stop('stopped by signal');
@@ -148,31 +164,68 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			if (progressTimer) clearInterval(progressTimer);
 			options.signal?.removeEventListener('abort', onStop);
 		}
+		heartbeat.stop();
 		await store.setMeta('hosts', JSON.stringify(throttle.snapshot()));
 		await pool.flush();
-		const counts = await store.counts(run.id);
-		const summary = buildSummary({
-			runId: run.id,
-			crawler: definition.name,
-			end,
-			counts,
-			items: await store.itemCount(run.id),
-			stats,
-			errors,
-			throttle,
-			pool,
-			sessionsAtStart,
-			now: now(),
-			runStartedAt: run.startedAt,
-			earlier,
-		});
-		// The end state and the summary in one store call: a kill -9 cannot land between them.
-		await store.setRunState(run.id, end.state === 'finished' ? 'finished' : end.state === 'aborted' ? 'aborted' : 'stopped', now(), summary);
+		const summaryOf = async (ending: EngineEnd, before: EarlierSegments, at: number) =>
+			buildSummary({
+				runId: run.id,
+				crawler: definition.name,
+				end: ending,
+				counts: await store.counts(run.id),
+				items: await store.itemCount(run.id),
+				stats,
+				errors,
+				throttle,
+				pool,
+				sessionsAtStart,
+				now: at,
+				runStartedAt: run.startedAt,
+				earlier: before,
+			});
+		// This worker's own segment goes in its row; whoever writes the run's summary adds it up.
+		const leftAt = now();
+		const others = await store.leaveRun(run.id, worker.id, leftAt, {...workerStats(), segment: await summaryOf(end, NO_EARLIER_SEGMENTS, leftAt)});
+		joinedRunId = undefined;
+		const latest = await store.latestRun();
+		const storedSummary = latest?.id === run.id ? latest.summary : run.summary;
+		const isRunFinished = end.state === 'finished' || (latest?.id === run.id && latest.state === 'finished');
+		const base = earlierSegments(storedSummary, run.id);
+		const {earlier: whole, summedWorkers} = withOtherWorkers(
+			options.retryFailed ? {...base, topErrors: []} : base,
+			storedSummary,
+			(await store.listWorkers(run.id)).map((row) => ({id: row.id, startedAt: row.startedAt, leftAt: row.leftAt, segment: row.stats?.segment})),
+			{id: worker.id, startedAt: stats.startedAt, now: leftAt},
+			run.id,
+		);
+		const runEnd: EngineEnd = isRunFinished && others.length === 0 ? {state: 'finished'} : end;
+		const summary: RunSummary = {...(await summaryOf(runEnd, whole, leftAt)), summedWorkers};
+		// The last worker out writes the run's end state and summary, in one store call (a kill -9
+		// cannot land between them). While others are live, the run goes on: they will.
+		if (others.length === 0) {
+			await store.setRunState(run.id, runEnd.state === 'finished' ? 'finished' : runEnd.state === 'aborted' ? 'aborted' : 'stopped', now(), summary);
+		}
 		return summary;
 	} finally {
+		heartbeat?.stop();
+		// A failure above (the store gone, say): leave anyway if we can, so no one waits for our lease.
+		if (joinedRunId !== undefined) await store.leaveRun(joinedRunId, worker.id, now(), {pagesDone: 0, pagesPerSecond: 0, requests: 0, items: 0}).catch(() => {});
+		markActive(worker, false);
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
 	}
+}
+
+/** What the heartbeat reports: this worker's pages done, its rate since the last report, requests and items. */
+function workerStatsOf(engine: Engine, stats: RunStats, now: () => number): () => WorkerStats {
+	let last = {at: now(), done: 0};
+	return () => {
+		const at = now();
+		const pagesDone = engine.completed;
+		const pagesPerSecond = at > last.at ? ((pagesDone - last.done) * 1000) / (at - last.at) : 0;
+		last = {at, done: pagesDone};
+		return {pagesDone, pagesPerSecond: Math.round(pagesPerSecond * 10) / 10, requests: stats.requestsSent, items: stats.items};
+	};
 }
 
 /** A value the user set that the other caps make unreachable deserves one note (concurrency-caps.ts). */

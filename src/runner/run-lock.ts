@@ -23,7 +23,8 @@ interface LockOwner {
 /** Tokens of the locks this process holds now: only these make a lock with our pid "held". */
 const heldByThisProcess = new Set<string>();
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host (EPERM: it does, as another user). */
+export function isAlive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
 		return true;

@@ -4,6 +4,7 @@ import {existsSync, statSync} from 'node:fs';
 import {CrawljarError} from '../../errors.js';
 import {listCrawlerFiles, loadCrawlerFile, type LoadedCrawler} from '../../job/load.js';
 import {formatDuration, formatTable, type RunSummary} from '../../output/summary.js';
+import {formatWorkers} from '../../output/workers-table.js';
 import {runCrawler} from '../../runner/run-crawler.js';
 import {FireTimes} from '../../scheduler/fire-times.js';
 import {normalizeSchedule} from '../../scheduler/schedule-options.js';
@@ -164,6 +165,8 @@ export async function status(argv: readonly string[], io: CliIo): Promise<number
 				};
 			});
 			io.stdout.write(`${formatTable(rows).replace(/^/gm, '  ')}\n`);
+			const workers = await store.listWorkers(runs[0]!.id);
+			if (workers.length > 0) io.stdout.write(`  workers of run ${runs[0]!.id}:\n${formatWorkers(workers, Date.now()).replace(/^/gm, '    ')}\n`);
 		});
 	}
 	return 0;
