@@ -1,0 +1,109 @@
+// A PostgreSQL store whose connection is lost (the server restarted, the network dropped) keeps
+// trying, with bounded backoff, and goes on where it was; past its budget the call fails with
+// ERR_STORAGE. The shared server is not restarted (other suites use it): a local TCP proxy
+// between the store and PostgreSQL is cut and restored instead.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import type {AddressInfo} from 'node:net';
+import {after, test} from 'node:test';
+import type {TestContext} from 'node:test';
+import {CrawljarError} from '../../src/errors.js';
+import {PostgresStore} from '../../src/store/postgres/postgres-store.js';
+import {done, request} from './contract-helpers.js';
+import {dropSchemas, pgUrl, skipWithoutPostgres, uniqueName} from './pg-helpers.js';
+
+const schemas: string[] = [];
+after(() => dropSchemas(schemas));
+
+interface Proxy {
+	readonly url: string;
+	/** Drops every connection and refuses new ones. */
+	cut(): Promise<void>;
+	/** Accepts connections again, on the same port. */
+	restore(): Promise<void>;
+	readonly accepted: () => number;
+}
+
+async function startProxy(t: TestContext): Promise<Proxy> {
+	const target = new URL(pgUrl);
+	const sockets = new Set<net.Socket>();
+	let accepted = 0;
+	const server = net.createServer((client) => {
+		accepted++;
+		const upstream = net.connect(Number(target.port || 5432), target.hostname);
+		for (const socket of [client, upstream]) {
+			sockets.add(socket);
+			socket.on('error', () => {});
+			socket.on('close', () => sockets.delete(socket));
+		}
+		client.pipe(upstream).pipe(client);
+		client.on('close', () => upstream.destroy());
+		upstream.on('close', () => client.destroy());
+	});
+	const listen = (port: number) => new Promise<void>((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(port, '127.0.0.1', () => resolve());
+	});
+	await listen(0);
+	const {port} = server.address() as AddressInfo;
+	const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+	const cut = async () => {
+		const closing = close();
+		for (const socket of sockets) socket.destroy();
+		await closing;
+	};
+	t.after(cut);
+	const url = new URL(pgUrl);
+	url.host = `127.0.0.1:${port}`;
+	return {url: url.href, cut, restore: () => listen(port), accepted: () => accepted};
+}
+
+test('a lost connection is tried again with backoff: the store goes on where it was once the server is back', {skip: skipWithoutPostgres, timeout: 60_000}, async (t) => {
+	const proxy = await startProxy(t);
+	const schema = uniqueName('crawljar_reconnect');
+	schemas.push(schema);
+	const store = PostgresStore.open({url: proxy.url, schema, reconnectBudgetMs: 30_000});
+	t.after(() => store.close());
+	const {run} = await store.joinRun({worker: {id: 'w1', host: 'h', pid: 1}, now: 0, leaseMs: 60_000, fresh: false, retryFailed: false});
+	await store.addRequests(run.id, [request('a'), request('b')]);
+	const [a, b] = await store.leaseAs(run.id, 2, 0, {owner: 'w1', expiresAt: 60_000});
+
+	await proxy.cut();
+	const connectionsBefore = proxy.accepted();
+	// Calls made while the server is unreachable wait for it instead of failing.
+	const commit = store.commitAs(run.id, 'w1', [done(a!.id, ['a'])]);
+	const beat = store.heartbeat(run.id, 'w1', 1000, 61_000, {pagesDone: 1, pagesPerSecond: 1, requests: 1, items: 1});
+	let isSettled = false;
+	void Promise.allSettled([commit, beat]).then(() => (isSettled = true));
+	await new Promise((resolve) => setTimeout(resolve, 1_500));
+	assert.equal(isSettled, false, 'still waiting for the server');
+	await proxy.restore();
+	assert.deepEqual(await commit, {applied: 1, refused: []});
+	assert.deepEqual(await beat, {renewed: 1, reclaimed: 0});
+	assert.ok(proxy.accepted() > connectionsBefore, 'it reconnected');
+	// The worker's state is intact: its other lease still holds.
+	assert.deepEqual(await store.commitAs(run.id, 'w1', [done(b!.id, ['b'])]), {applied: 1, refused: []});
+	assert.deepEqual(await store.counts(run.id), {pending: 0, inflight: 0, done: 2, failed: 0});
+});
+
+test('past its reconnect budget a call fails with ERR_STORAGE naming what it was doing, without the password', {skip: skipWithoutPostgres, timeout: 60_000}, async (t) => {
+	const proxy = await startProxy(t);
+	const schema = uniqueName('crawljar_reconnect');
+	schemas.push(schema);
+	const url = new URL(proxy.url);
+	url.password = 'never-shown';
+	const store = PostgresStore.open({url: url.href, schema, reconnectBudgetMs: 1_500});
+	t.after(() => store.close());
+	await store.ready();
+	await proxy.cut();
+	const startedAt = Date.now();
+	await assert.rejects(store.latestRun(), (error: unknown) => {
+		assert.ok(error instanceof CrawljarError);
+		assert.equal(error.code, 'ERR_STORAGE');
+		assert.match(error.message, /reading runs failed/);
+		assert.ok(!error.message.includes('never-shown'));
+		return true;
+	});
+	const tookMs = Date.now() - startedAt;
+	assert.ok(tookMs >= 500 && tookMs < 20_000, `gave up after ${tookMs} ms (budget 1500 ms)`);
+});
