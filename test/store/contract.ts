@@ -11,6 +11,7 @@ import {collect, done, keys, request, retry} from './contract-helpers.js';
 import {crashContract} from './contract-crashes.js';
 import {leaseContract} from './contract-leases.js';
 import {twoHandleContract} from './contract-two-handles.js';
+import {shareContract} from './contract-shares.js';
 
 export interface ContractOptions {
 	readonly openPair?: () => Promise<readonly [Store, Store]>;
@@ -380,6 +381,7 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
 		leaseContract(setup);
 		const {openPair} = options;
 		if (openPair) twoHandleContract(openPair);
+		shareContract(open, openPair);
 
 		test('close is idempotent', async () => {
 			const store = await open();

@@ -13,6 +13,8 @@ import type {
 	ReleasedInflight,
 	RunRecord,
 	RunState,
+	ShareClaim,
+	ShareGrant,
 	Store,
 	StoredRequest,
 	StoredSession,
@@ -30,6 +32,8 @@ import {checkpointWalBytes} from './wal-limits.js';
 import {prepareLeaseStatements} from './lease-statements.js';
 import type {LeaseStatements} from './lease-statements.js';
 import type {Statements} from './statements.js';
+import {prepareShareStatements} from './share-statements.js';
+import type {ShareStatements} from './share-statements.js';
 
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
 
@@ -47,6 +51,7 @@ export class SqliteStore implements Store {
 		(runId: number, owner: string, completions: readonly PreparedCompletion[], delta: CountDelta) => FencedCommit
 	>;
 	readonly #leases: LeaseStatements;
+	readonly #shares: ShareStatements;
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -76,6 +81,7 @@ export class SqliteStore implements Store {
 		// handle on the same file wrote in between.
 		const leases = prepareLeaseStatements(db);
 		this.#leases = leases;
+		this.#shares = prepareShareStatements(db);
 		this.#lease = db.transaction((runId: number, now: number, limit: number, holder?: LeaseHolder): LeasedRow[] => {
 			if (sql.suspectInflight.get(runId) !== undefined) return [];
 			const owner = holder?.owner ?? null;
@@ -255,6 +261,17 @@ export class SqliteStore implements Store {
 	async compareAndSetMeta(key: string, expected: string | undefined, value: string): Promise<boolean> {
 		const result = expected === undefined ? this.#sql.insertMetaIfAbsent.run(key, value) : this.#sql.updateMetaIfEqual.run(value, key, expected);
 		return this.#afterChanges(result.changes) === 1;
+	}
+
+	async claimShares(claims: readonly ShareClaim[], owner: string, now: number, expiresAt: number): Promise<ShareGrant[]> {
+		if (claims.length === 0) return [];
+		const grants = this.#shares.claim.immediate(claims, owner, now, expiresAt);
+		this.#wrote();
+		return grants;
+	}
+
+	async releaseShares(owner: string): Promise<number> {
+		return this.#afterChanges(this.#shares.release.run(owner).changes);
 	}
 
 	/**
