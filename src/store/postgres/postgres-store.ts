@@ -8,6 +8,7 @@ import type {
 	FailedRequest,
 	FencedCommit,
 	FrontierCounts,
+	HostUpdate,
 	LeaseHolder,
 	NewRequest,
 	ReleasedInflight,
@@ -16,6 +17,7 @@ import type {
 	ShareClaim,
 	ShareGrant,
 	Store,
+	StoredHost,
 	StoredRequest,
 	StoredSession,
 } from '../store.js';
@@ -30,6 +32,8 @@ import {buildStatements, itemPageSize, requestColumns} from './statements.js';
 import type {Sql} from './statements.js';
 import {toLeasedRequest, type LeasedPgRow} from './rows.js';
 import {normalizeClaims} from '../share-claims.js';
+import {mergeHostUpdates} from '../host-updates.js';
+import {toStoredHost, type HostRow} from '../sqlite/host-statements.js';
 
 export interface PostgresStoreOptions {
 	/** postgres:// URL; pool size as `?max=N` (default 10), sslmode and the rest as pg reads them. */
@@ -190,9 +194,13 @@ export class PostgresStore implements Store {
 		return this.#changes('requeueing failed requests', this.#sql.requeueFailed, [runId]);
 	}
 
-	async nextDueAt(runId: number): Promise<number | undefined> {
-		const [row] = await this.#rows<{retry_at: number}>('reading the frontier', this.#sql.nextDueAt, [runId]);
-		return row?.retry_at;
+	async nextDueAt(runId: number, now?: number): Promise<number | undefined> {
+		if (now === undefined) {
+			const [row] = await this.#rows<{retry_at: number}>('reading the frontier', this.#sql.nextDueAt, [runId]);
+			return row?.retry_at;
+		}
+		const [row] = await this.#rows<{any_due: number | null; due: number | null}>('reading the frontier', this.#sql.nextDueAtCooling, [runId, now]);
+		return row?.any_due === null || row === undefined ? undefined : (row.due ?? row.any_due);
 	}
 
 	async counts(runId: number): Promise<FrontierCounts> {
@@ -288,6 +296,26 @@ export class PostgresStore implements Store {
 
 	async releaseShares(owner: string): Promise<number> {
 		return this.#changes('releasing shares', this.#sql.releaseShares, [owner]);
+	}
+
+	async updateHosts(updates: readonly HostUpdate[]): Promise<void> {
+		if (updates.length === 0) return;
+		const merged = mergeHostUpdates(updates);
+		const params = [
+			merged.map((update) => update.host),
+			merged.map((update) => update.cooldownUntil ?? 0),
+			merged.map((update) => update.rate?.rate ?? null),
+			merged.map((update) => update.rate?.ceiling ?? null),
+			merged.map((update) => update.rate?.setAt ?? -1),
+		];
+		await this.#guard('writing host state', async () => {
+			const pool = await this.#ready;
+			await retrying(() => pool.query(this.#sql.updateHosts, params));
+		});
+	}
+
+	async hosts(): Promise<StoredHost[]> {
+		return (await this.#rows<HostRow>('reading host state', this.#sql.hosts)).map(toStoredHost);
 	}
 
 	async close(): Promise<void> {

@@ -140,6 +140,17 @@ const migrations: readonly ((s: string) => string)[] = [
 	END
 	$fn$;
 	`,
+	// 4: host state shared by the crawl (cooldowns, the adaptive rate): a small table the lease
+	// reads (hosts cooling down now) by its primary key.
+	(s) => `
+	CREATE TABLE ${s}.hosts (
+		host text PRIMARY KEY,
+		cooldown_until bigint NOT NULL DEFAULT 0,
+		rate double precision,
+		ceiling double precision,
+		rate_set_at bigint NOT NULL DEFAULT 0
+	);
+	`,
 ];
 
 /** The schema version this build writes. */

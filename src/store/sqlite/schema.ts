@@ -85,6 +85,16 @@ export const migrations: readonly string[] = [
 	) WITHOUT ROWID;
 	CREATE INDEX shares_owner ON shares (owner);
 	`,
+	// 5: host state shared by the crawl (cooldowns, the adaptive rate), joined by the lease.
+	`
+	CREATE TABLE hosts (
+		host TEXT PRIMARY KEY,
+		cooldown_until INTEGER NOT NULL DEFAULT 0,
+		rate REAL,
+		ceiling REAL,
+		rate_set_at INTEGER NOT NULL DEFAULT 0
+	) WITHOUT ROWID;
+	`,
 ];
 
 /** The schema version this build writes. */

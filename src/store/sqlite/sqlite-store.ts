@@ -8,6 +8,7 @@ import type {
 	FailedRequest,
 	FencedCommit,
 	FrontierCounts,
+	HostUpdate,
 	LeaseHolder,
 	NewRequest,
 	ReleasedInflight,
@@ -16,6 +17,7 @@ import type {
 	ShareClaim,
 	ShareGrant,
 	Store,
+	StoredHost,
 	StoredRequest,
 	StoredSession,
 } from '../store.js';
@@ -34,6 +36,9 @@ import type {LeaseStatements} from './lease-statements.js';
 import type {Statements} from './statements.js';
 import {prepareShareStatements} from './share-statements.js';
 import type {ShareStatements} from './share-statements.js';
+import {prepareHostStatements} from './host-statements.js';
+import {mergeHostUpdates} from '../host-updates.js';
+import type {HostStatements} from './host-statements.js';
 
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
 
@@ -52,6 +57,7 @@ export class SqliteStore implements Store {
 	>;
 	readonly #leases: LeaseStatements;
 	readonly #shares: ShareStatements;
+	readonly #hosts: HostStatements;
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -82,12 +88,13 @@ export class SqliteStore implements Store {
 		const leases = prepareLeaseStatements(db);
 		this.#leases = leases;
 		this.#shares = prepareShareStatements(db);
+		this.#hosts = prepareHostStatements(db);
 		this.#lease = db.transaction((runId: number, now: number, limit: number, holder?: LeaseHolder): LeasedRow[] => {
 			if (sql.suspectInflight.get(runId) !== undefined) return [];
 			const owner = holder?.owner ?? null;
 			const expiresAt = holder?.expiresAt ?? null;
-			const suspect = leases.leaseSuspectAs.all(owner, expiresAt, runId, now);
-			return suspect.length > 0 ? suspect : leases.leaseAs.all(owner, expiresAt, runId, now, limit);
+			const suspect = leases.leaseSuspectAs.all(owner, expiresAt, runId, now, now);
+			return suspect.length > 0 ? suspect : leases.leaseAs.all(owner, expiresAt, runId, now, now, limit);
 		});
 		this.#releaseInflight = db.transaction((runId: number): ReleasedInflight => {
 			const crashed = sql.failCrashed.run(CRASHED_WORKER_MESSAGE, runId, CRASHES_BEFORE_FAILING).changes;
@@ -200,8 +207,9 @@ export class SqliteStore implements Store {
 		return this.#afterChanges(requeued);
 	}
 
-	async nextDueAt(runId: number): Promise<number | undefined> {
-		return this.#sql.nextDueAt.get(runId);
+	async nextDueAt(runId: number, now?: number): Promise<number | undefined> {
+		const anyDue = this.#sql.nextDueAt.get(runId);
+		return now === undefined ? anyDue : this.#hosts.nextDueAt(runId, now, anyDue);
 	}
 
 	async counts(runId: number): Promise<FrontierCounts> {
@@ -272,6 +280,16 @@ export class SqliteStore implements Store {
 
 	async releaseShares(owner: string): Promise<number> {
 		return this.#afterChanges(this.#shares.release.run(owner).changes);
+	}
+
+	async updateHosts(updates: readonly HostUpdate[]): Promise<void> {
+		if (updates.length === 0) return;
+		this.#hosts.update.immediate(mergeHostUpdates(updates));
+		this.#wrote();
+	}
+
+	async hosts(): Promise<StoredHost[]> {
+		return this.#hosts.all();
 	}
 
 	/**
