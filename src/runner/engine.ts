@@ -158,7 +158,7 @@ export class Engine {
 					this.#buffer.push(...leased);
 					continue;
 				}
-				const due = await this.#store.nextDueAt(runId);
+				const due = await this.#store.nextDueAt(runId, this.#options.now());
 				if (due === undefined) {
 					this.#end = {state: 'finished'};
 					break;

@@ -5,6 +5,7 @@ import {DEFINITION_DEFAULTS, validateDefinition} from '../job/schema.js';
 import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
 import {HOST_DEFAULTS} from '../policy/host-options.js';
 import {HostThrottle} from '../policy/host-throttle.js';
+import {HostCoordinator} from '../policy/host-coordinator.js';
 import {mergeRetryOptions, resolveRetryOptions, type ResolvedRetryOptions} from '../policy/retry-options.js';
 import {toLoginStrategy} from '../sessions/login/login-strategy.js';
 import {SESSION_DEFAULTS} from '../sessions/session-options.js';
@@ -59,6 +60,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	const storageDir = options.storageDir ?? process.env.CRAWLJAR_STORAGE ?? './storage';
 	const store = options.store ?? openStore(resolveStoreLocation(options, process.env), definition.name);
 	let releaseLock: (() => Promise<void>) | undefined;
+	let hostShares: HostCoordinator | undefined;
 	try {
 		releaseLock = await acquireRunLock(store, definition.name, now());
 		const run = await prepareRun(store, definition, {fresh: options.fresh ?? false, retryFailed: options.retryFailed ?? false, now, log});
@@ -78,16 +80,15 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			},
 			hosts: definition.hosts?.overrides ?? [],
 		});
+		// A store written before the hosts table kept host state in this meta key.
 		const savedHosts = await store.getMeta('hosts');
 		if (savedHosts) throttle.restore(JSON.parse(savedHosts));
+		hostShares = new HostCoordinator({store, throttle, log});
+		await hostShares.start();
 
 		const defaultRetry = resolveRetryOptions(definition.retry ?? {});
-		const onHostCooldown = (host: string, untilMs: number): void => {
-			throttle.cooldown(host, untilMs);
-			store.setMeta('hosts', JSON.stringify(throttle.snapshot())).catch((error: unknown) => {
-				log.warn(`could not persist host cooldowns: ${describeError(error).message}`);
-			});
-		};
+		// The coordinator writes the cooldown to the store at once, for every worker.
+		const onHostCooldown = (host: string, untilMs: number): void => throttle.cooldown(host, untilMs);
 		const pool = new SessionPool({
 			accounts: definition.accounts ?? [],
 			...(login ? {login} : {}),
@@ -148,7 +149,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			if (progressTimer) clearInterval(progressTimer);
 			options.signal?.removeEventListener('abort', onStop);
 		}
-		await store.setMeta('hosts', JSON.stringify(throttle.snapshot()));
+		await hostShares.stop();
 		await pool.flush();
 		const counts = await store.counts(run.id);
 		const summary = buildSummary({
@@ -170,6 +171,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		await store.setRunState(run.id, end.state === 'finished' ? 'finished' : end.state === 'aborted' ? 'aborted' : 'stopped', now(), summary);
 		return summary;
 	} finally {
+		await hostShares?.stop().catch(() => {});
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
 	}
