@@ -28,7 +28,10 @@ export interface HostCoordinatorOptions {
 	readonly owner?: string;
 	/** How often shares are claimed and host state is read. @default 500 */
 	readonly intervalMs?: number;
-	/** How long a claimed share holds without renewal (a dead worker's share is free after it). @default 3000 */
+	/**
+	 * How long a claimed share holds without renewal: a dead worker's share is free after it, and
+	 * a worker that could not renew (store unreachable, process paused) stops sending then. @default 5000
+	 */
 	readonly shareTtlMs?: number;
 	/** A host not asked for this long is no longer claimed (its share lapses). @default 10_000 */
 	readonly demandWindowMs?: number;
@@ -70,7 +73,7 @@ export class HostCoordinator {
 		this.#throttle = options.throttle;
 		this.#owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 		this.#intervalMs = options.intervalMs ?? 500;
-		this.#ttlMs = options.shareTtlMs ?? 3_000;
+		this.#ttlMs = options.shareTtlMs ?? 5_000;
 		this.#demandWindowMs = options.demandWindowMs ?? 10_000;
 		this.#log = options.log;
 		this.#now = options.now ?? Date.now;
@@ -155,7 +158,7 @@ export class HostCoordinator {
 			const {host, limit, isUnlimited} = claims[index]!;
 			this.#held.set(host, {grant, limit, expiresAt});
 			const cap = Math.min(grant.granted, fairShare(limit, grant.claimants, grant.rank));
-			this.#throttle.setShare(host, isUnlimited && cap > 0 ? Infinity : cap, cap / limit);
+			this.#throttle.setShare(host, isUnlimited && cap > 0 ? Infinity : cap, cap / limit, expiresAt);
 		});
 	}
 
@@ -171,7 +174,7 @@ export class HostCoordinator {
 		});
 	}
 
-	/** Shares not renewed in time (no demand, or the store unreachable) stop letting requests through. */
+	/** Shares not renewed in time (no demand, or the store unreachable): the throttle stops using them at their expiry too. */
 	#lapseExpired(now: number): void {
 		for (const [host, held] of this.#held) {
 			if (held.expiresAt > now) continue;

@@ -93,6 +93,8 @@ interface HostEntry extends UsageWindow {
 	shareConcurrency: number | undefined;
 	/** This worker's part of the host's rate (1 without shares). */
 	rateFraction: number;
+	/** The share lapses then unless renewed (epoch ms; Infinity without shares). */
+	shareUntil: number;
 	lastAskedAt: number;
 	inFlight: number;
 	tokens: number;
@@ -130,7 +132,7 @@ export class HostThrottle {
 		entry.lastAskedAt = now;
 		if (entry.cooldownUntil > now) return {ok: false, retryInMs: entry.cooldownUntil - now, reason: 'cooldown'};
 		if (entry.inFlight >= entry.maxConcurrency) return {ok: false, retryInMs: 0, reason: 'concurrency'};
-		const share = entry.shareConcurrency;
+		const share = entry.shareUntil > now ? entry.shareConcurrency : undefined;
 		if (share === undefined) {
 			this.#shares?.onShareNeeded(host);
 			return {ok: false, retryInMs: FIRST_SHARE_WAIT_MS, reason: 'share'};
@@ -211,15 +213,18 @@ export class HostThrottle {
 	}
 
 	/**
-	 * This worker's share of a host's limits: at most `maxConcurrency` in flight (never above the
-	 * host's own limit) and `rateFraction` (0..1) of its rate, configured or learned.
+	 * This worker's share of a host's limits until `untilMs` (then the host waits for a new one):
+	 * at most `maxConcurrency` in flight (never above the host's own limit) and `rateFraction`
+	 * (0..1) of its rate, configured or learned.
 	 */
-	setShare(host: string, maxConcurrency: number, rateFraction: number): void {
+	setShare(host: string, maxConcurrency: number, rateFraction: number, untilMs: number): void {
 		const entry = this.#entry(host);
-		const before = localRate(entry);
+		// A first share sets the part of the rate, it does not cut a rate that was never in use.
+		const before = entry.shareConcurrency === undefined ? undefined : localRate(entry);
 		entry.shareConcurrency = Math.max(0, maxConcurrency);
 		entry.rateFraction = Math.min(1, Math.max(0, rateFraction));
-		this.#settleRate(entry, before, this.#now());
+		entry.shareUntil = untilMs;
+		if (before !== undefined) this.#settleRate(entry, before, this.#now());
 	}
 
 	/** The host's share lapsed (not renewed): its requests wait until the next setShare. */
@@ -330,6 +335,7 @@ export class HostThrottle {
 				adaptive: new AdaptiveRate(limits.maxRequestsPerSecond),
 				shareConcurrency: this.#shares ? undefined : Infinity,
 				rateFraction: 1,
+				shareUntil: Infinity,
 				lastAskedAt: -Infinity,
 				inFlight: 0,
 				tokens: 1,
