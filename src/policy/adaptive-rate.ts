@@ -55,6 +55,8 @@ export class AdaptiveRate {
 	#rate: number | undefined;
 	#ceiling: number | undefined;
 	#lastCutAt = -Infinity;
+	/** When the rate was last cut here or adopted from elsewhere (0: never): the newest wins across workers. */
+	#setAt = 0;
 	#inFlightAtCut = 0;
 
 	/** @param max the configured requests per second (undefined: unlimited) */
@@ -69,6 +71,10 @@ export class AdaptiveRate {
 
 	get ceiling(): number | undefined {
 		return this.#ceiling;
+	}
+
+	get setAt(): number {
+		return this.#setAt;
 	}
 
 	/**
@@ -89,6 +95,7 @@ export class AdaptiveRate {
 		this.#ceiling = current;
 		this.#rate = Math.max(MIN_ADAPTIVE_RATE, current * decrease);
 		this.#lastCutAt = now;
+		this.#setAt = now;
 		this.#inFlightAtCut = inFlight;
 		return true;
 	}
@@ -98,15 +105,19 @@ export class AdaptiveRate {
 		this.#takeSentBeforeCut();
 	}
 
-	/** @param isLimiting whether requests were held back by the rate recently (the limit is in use) */
-	onSuccess(isLimiting: boolean): void {
+	/**
+	 * @param isLimiting whether requests were held back by the rate recently (the limit is in use)
+	 * @param weight successes this one stands for: a worker sending a part f of the host's traffic
+	 *   sees f of its successes, and passes 1 / f, so every worker's copy of the rate climbs as one would
+	 */
+	onSuccess(isLimiting: boolean, weight = 1): void {
 		// A success sent before the cut says nothing about the new rate.
 		if (this.#takeSentBeforeCut()) return;
 		const rate = this.#rate;
 		if (rate === undefined || !isLimiting) return;
 		const ceiling = this.#ceiling ?? rate;
 		const growth = RECOVERY * Math.max(0, TARGET * ceiling - rate) + PROBE * ceiling + CONVEX * Math.max(0, rate - ceiling);
-		const next = rate + growth / rate;
+		const next = rate + (weight * growth) / rate;
 		if ((this.#max !== undefined && next >= this.#max) || next >= DROP_AT * ceiling) {
 			this.#rate = undefined;
 			this.#ceiling = undefined;
@@ -122,11 +133,18 @@ export class AdaptiveRate {
 		return true;
 	}
 
-	/** Restores persisted state; values out of range are ignored. */
-	restore(rate: number | undefined, ceiling: number | undefined): void {
+	/**
+	 * Restores persisted state, or adopts the rate another worker set at `setAt` (its cut holds
+	 * here too: the requests in flight were sent at the old rate); values out of range are ignored.
+	 */
+	restore(rate: number | undefined, ceiling: number | undefined, setAt?: number): void {
 		if (rate !== undefined && Number.isFinite(rate) && rate >= MIN_ADAPTIVE_RATE) {
 			this.#rate = this.#max === undefined ? rate : Math.min(rate, this.#max);
 			this.#ceiling = ceiling !== undefined && Number.isFinite(ceiling) && ceiling > 0 ? ceiling : rate;
+			if (setAt !== undefined && Number.isFinite(setAt)) {
+				this.#setAt = Math.max(this.#setAt, setAt);
+				this.#lastCutAt = Math.max(this.#lastCutAt, setAt);
+			}
 		}
 	}
 }

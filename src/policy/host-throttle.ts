@@ -2,9 +2,14 @@
 // bucket of burst 1, so 20 req/s means one request every 50 ms), cooldown (a host that said
 // "wait" waits for everyone) and an adaptive rate learned from rate-limited responses.
 // Synchronous and timer-free: the runner owns the clock and asks before each dispatch.
+// With shares (several workers on one store, see host-coordinator.ts) each host also has a
+// local cap, this worker's share of the crawl's limits, set from outside; the gate still never
+// waits on I/O.
 import {AdaptiveRate} from './adaptive-rate.js';
 import {compileHostPattern, type HostPattern} from './host-pattern.js';
 import {HOST_DEFAULTS} from './host-options.js';
+import {checkLimits, definedFields} from './host-limits-check.js';
+import {observedRate, recordUsage, USAGE_WINDOW_S, type UsageWindow} from './host-usage.js';
 
 export interface HostLimits {
 	/** Requests in flight to one host at a time. @default 4 */
@@ -24,7 +29,24 @@ export interface HostThrottleOptions {
 export type AcquireResult =
 	| {readonly ok: true}
 	/** `retryInMs` 0 with 'concurrency': try again when a request to the host is released. */
-	| {readonly ok: false; readonly retryInMs: number; readonly reason: 'cooldown' | 'concurrency' | 'rate'};
+	| {readonly ok: false; readonly retryInMs: number; readonly reason: 'cooldown' | 'concurrency' | 'rate' | 'share'};
+
+/** Told synchronously of what a coordinator of shared limits must act on (see attachShares). */
+export interface ShareObserver {
+	/** A host was asked for and has no share (new, or its share lapsed): requests wait with reason 'share' until setShare. */
+	onShareNeeded(host: string): void;
+	/** The host's cooldown was extended or its adaptive rate was cut: others must hear of it. */
+	onChange(host: string): void;
+}
+
+/** What a coordinator needs to claim a host's share. */
+export interface ShareDemand {
+	readonly host: string;
+	readonly maxConcurrency: number;
+	readonly inFlight: number;
+	/** Last tryAcquire of the host (epoch ms). */
+	readonly lastAskedAt: number;
+}
 
 /**
  * How a request ended, for the host's adaptive rate. 'cancelled': acquired but never sent
@@ -40,6 +62,8 @@ export interface HostState {
 	readonly adaptiveRate?: number;
 	/** The rate the host last refused, req/s. */
 	readonly ceilingRate?: number;
+	/** When the learned rate was last cut (or adopted from another worker), epoch ms. */
+	readonly rateSetAt?: number;
 }
 
 export interface HostStats {
@@ -54,17 +78,24 @@ export interface HostStats {
 }
 
 const DEFAULT_MAX_CONCURRENCY = HOST_DEFAULTS.maxConcurrency;
-/** Recent use is measured over at most this many one-second buckets... */
-const USAGE_WINDOW_S = 5;
-/** ...and over as few as give this many requests. */
-const OBSERVED_MIN_COUNT = 10;
 /** The limit counts as in use while a request was held back by it this recently. */
 const LIMITING_WINDOW_MS = 2_000;
+/** A host with no share yet asks again this soon (its first claim is on its way). */
+const FIRST_SHARE_WAIT_MS = 20;
+/** A host whose share is 0 asks again after this long: shares change at the next claim. */
+const NO_SHARE_WAIT_MS = 1_000;
 
-interface HostEntry {
+interface HostEntry extends UsageWindow {
 	readonly maxConcurrency: number;
 	readonly configuredRate: number | undefined;
 	readonly adaptive: AdaptiveRate;
+	/** This worker's share: requests in flight (Infinity without shares; undefined: not granted yet). */
+	shareConcurrency: number | undefined;
+	/** This worker's part of the host's rate (1 without shares). */
+	rateFraction: number;
+	/** The share lapses then unless renewed (epoch ms; Infinity without shares). */
+	shareUntil: number;
+	lastAskedAt: number;
 	inFlight: number;
 	tokens: number;
 	refilledAt: number;
@@ -73,10 +104,6 @@ interface HostEntry {
 	cooldownBookedMs: number;
 	rateLimitedCount: number;
 	lastRateDenialAt: number;
-	firstAcquireAt: number;
-	/** Acquires per second, ring indexed by the second (`usageSeconds` says which second each holds). */
-	readonly usage: number[];
-	readonly usageSeconds: number[];
 }
 
 export class HostThrottle {
@@ -86,6 +113,7 @@ export class HostThrottle {
 	readonly #hosts = new Map<string, HostEntry>();
 	/** One-shot callbacks run (synchronously) when a request to the host is released. */
 	readonly #releaseListeners = new Map<string, Array<() => void>>();
+	#shares: ShareObserver | undefined;
 
 	constructor(options: HostThrottleOptions = {}) {
 		const defaults = {maxConcurrency: DEFAULT_MAX_CONCURRENCY, ...definedFields(options.defaults)};
@@ -101,9 +129,20 @@ export class HostThrottle {
 	tryAcquire(host: string): AcquireResult {
 		const now = this.#now();
 		const entry = this.#entry(host);
+		entry.lastAskedAt = now;
 		if (entry.cooldownUntil > now) return {ok: false, retryInMs: entry.cooldownUntil - now, reason: 'cooldown'};
 		if (entry.inFlight >= entry.maxConcurrency) return {ok: false, retryInMs: 0, reason: 'concurrency'};
-		const rate = effectiveRate(entry);
+		const share = entry.shareUntil > now ? entry.shareConcurrency : undefined;
+		if (share === undefined) {
+			this.#shares?.onShareNeeded(host);
+			return {ok: false, retryInMs: FIRST_SHARE_WAIT_MS, reason: 'share'};
+		}
+		if (entry.inFlight >= share) {
+			// Below its share a release frees a slot; with no share at all only the next claim can.
+			return entry.inFlight === 0 ? {ok: false, retryInMs: NO_SHARE_WAIT_MS, reason: 'share'} : {ok: false, retryInMs: 0, reason: 'concurrency'};
+		}
+		const rate = localRate(entry);
+		if (rate === 0) return {ok: false, retryInMs: NO_SHARE_WAIT_MS, reason: 'share'};
 		if (rate !== undefined) {
 			refill(entry, rate, now);
 			if (entry.tokens < 1) {
@@ -123,7 +162,7 @@ export class HostThrottle {
 		const now = this.#now();
 		entry.inFlight--;
 		// Settle the bucket at the old rate before the rate changes.
-		const before = effectiveRate(entry);
+		const before = localRate(entry);
 		if (before !== undefined) refill(entry, before, now);
 		// The limit is in use while it held requests back recently. "Recently" scales with the
 		// interval: at 0.5 req/s a denial is 2 s old.
@@ -133,18 +172,15 @@ export class HostThrottle {
 			entry.adaptive.onReleased();
 		} else if (result === 'rate-limited') {
 			entry.rateLimitedCount++;
-			entry.adaptive.onRateLimited(now, observedRate(entry, now), entry.inFlight, isLimiting);
+			// The adaptive rate is the host's, for the whole crawl: this worker saw its part of the traffic.
+			const observed = observedRate(entry, now) / Math.max(entry.rateFraction, 1e-9);
+			if (entry.adaptive.onRateLimited(now, observed, entry.inFlight, isLimiting)) this.#shares?.onChange(host);
 		} else if (result === 'ok') {
-			entry.adaptive.onSuccess(isLimiting);
+			entry.adaptive.onSuccess(isLimiting, 1 / Math.max(entry.rateFraction, 1e-9));
 		} else {
 			entry.adaptive.onReleased();
 		}
-		const after = effectiveRate(entry);
-		if (after !== undefined && (before === undefined || after < before)) {
-			// A slower rate must not inherit a token banked at the faster (or no) rate.
-			entry.tokens = Math.min(entry.tokens, 0);
-			entry.refilledAt = now;
-		}
+		this.#settleRate(entry, before, now);
 		const listeners = this.#releaseListeners.get(host);
 		if (listeners) {
 			this.#releaseListeners.delete(host);
@@ -164,12 +200,78 @@ export class HostThrottle {
 
 	/** Pauses the host until `untilMs` for every worker. Extends a cooldown, never shortens it. */
 	cooldown(host: string, untilMs: number): void {
-		const now = this.#now();
+		if (this.#extendCooldown(this.#entry(host), untilMs)) this.#shares?.onChange(host);
+	}
+
+	/**
+	 * Shared limits: from now on a host's requests wait (reason 'share') until `setShare` gives it
+	 * a share, and `observer` hears of new hosts and of cooldowns and rate cuts to pass on.
+	 */
+	attachShares(observer: ShareObserver): void {
+		this.#shares = observer;
+		for (const entry of this.#hosts.values()) entry.shareConcurrency = undefined;
+	}
+
+	/**
+	 * This worker's share of a host's limits until `untilMs` (then the host waits for a new one):
+	 * at most `maxConcurrency` in flight (never above the host's own limit) and `rateFraction`
+	 * (0..1) of its rate, configured or learned.
+	 */
+	setShare(host: string, maxConcurrency: number, rateFraction: number, untilMs: number): void {
 		const entry = this.#entry(host);
-		const from = Math.max(now, entry.cooldownUntil);
-		if (untilMs <= from) return;
+		// A first share sets the part of the rate, it does not cut a rate that was never in use.
+		const before = entry.shareConcurrency === undefined ? undefined : localRate(entry);
+		entry.shareConcurrency = Math.max(0, maxConcurrency);
+		entry.rateFraction = Math.min(1, Math.max(0, rateFraction));
+		entry.shareUntil = untilMs;
+		if (before !== undefined) this.#settleRate(entry, before, this.#now());
+	}
+
+	/** The host's share lapsed (not renewed): its requests wait until the next setShare. */
+	clearShare(host: string): void {
+		const entry = this.#hosts.get(host);
+		if (entry && this.#shares) entry.shareConcurrency = undefined;
+	}
+
+	/** Hosts asked for since `sinceMs` or with requests in flight: the shares worth claiming. */
+	demand(sinceMs: number): ShareDemand[] {
+		const demand: ShareDemand[] = [];
+		for (const [host, entry] of this.#hosts) {
+			if (entry.inFlight === 0 && entry.lastAskedAt < sinceMs) continue;
+			demand.push({host, maxConcurrency: entry.maxConcurrency, inFlight: entry.inFlight, lastAskedAt: entry.lastAskedAt});
+		}
+		return demand;
+	}
+
+	/**
+	 * Applies what another worker learned: a cooldown (extends only) and, when it was set later
+	 * than the one this throttle has, the host's adaptive rate. Tells no observer (it came from one).
+	 */
+	adopt(state: HostState): void {
+		const entry = this.#entry(state.host);
+		if (typeof state.cooldownUntil === 'number') this.#extendCooldown(entry, state.cooldownUntil);
+		if (state.adaptiveRate !== undefined && (state.rateSetAt ?? 0) > entry.adaptive.setAt) {
+			const before = localRate(entry);
+			entry.adaptive.restore(state.adaptiveRate, state.ceilingRate, state.rateSetAt);
+			this.#settleRate(entry, before, this.#now());
+		}
+	}
+
+	#extendCooldown(entry: HostEntry, untilMs: number): boolean {
+		const from = Math.max(this.#now(), entry.cooldownUntil);
+		if (untilMs <= from) return false;
 		entry.cooldownBookedMs += untilMs - from;
 		entry.cooldownUntil = untilMs;
+		return true;
+	}
+
+	/** A slower rate must not inherit a token banked at the faster (or no) rate. */
+	#settleRate(entry: HostEntry, before: number | undefined, now: number): void {
+		const after = localRate(entry);
+		if (after !== undefined && (before === undefined || after < before)) {
+			entry.tokens = Math.min(entry.tokens, 0);
+			entry.refilledAt = now;
+		}
 	}
 
 	/** The end of the host's cooldown, or undefined when it is not cooling down. */
@@ -182,18 +284,19 @@ export class HostThrottle {
 		return this.cooldownUntil(host) !== undefined;
 	}
 
-	/** Hosts with a cooldown ahead or a learned rate, for persisting. */
-	snapshot(): HostState[] {
+	/** Hosts with a cooldown ahead or a learned rate, for persisting (`hosts`: only these). */
+	snapshot(hosts?: ReadonlySet<string>): HostState[] {
 		const now = this.#now();
 		const states: HostState[] = [];
 		for (const [host, entry] of this.#hosts) {
+			if (hosts && !hosts.has(host)) continue;
 			const rate = entry.adaptive.rate;
 			const isCooling = entry.cooldownUntil > now;
 			if (!isCooling && rate === undefined) continue;
 			states.push({
 				host,
 				...(isCooling ? {cooldownUntil: entry.cooldownUntil} : {}),
-				...(rate === undefined ? {} : {adaptiveRate: rate, ceilingRate: entry.adaptive.ceiling ?? rate}),
+				...(rate === undefined ? {} : {adaptiveRate: rate, ceilingRate: entry.adaptive.ceiling ?? rate, rateSetAt: entry.adaptive.setAt}),
 			});
 		}
 		return states;
@@ -230,6 +333,10 @@ export class HostThrottle {
 				maxConcurrency: limits.maxConcurrency,
 				configuredRate: limits.maxRequestsPerSecond,
 				adaptive: new AdaptiveRate(limits.maxRequestsPerSecond),
+				shareConcurrency: this.#shares ? undefined : Infinity,
+				rateFraction: 1,
+				shareUntil: Infinity,
+				lastAskedAt: -Infinity,
 				inFlight: 0,
 				tokens: 1,
 				refilledAt: this.#now(),
@@ -257,41 +364,17 @@ function effectiveRate(entry: HostEntry): number | undefined {
 	return entry.configuredRate === undefined ? learned : Math.min(learned, entry.configuredRate);
 }
 
+/** The rate this worker sends at: its part of the host's rate. */
+function localRate(entry: HostEntry): number | undefined {
+	const rate = effectiveRate(entry);
+	return rate === undefined ? undefined : rate * entry.rateFraction;
+}
+
 function refill(entry: HostEntry, rate: number, now: number): void {
 	if (now > entry.refilledAt) {
 		entry.tokens = Math.min(1, entry.tokens + ((now - entry.refilledAt) * rate) / 1000);
 	}
 	entry.refilledAt = Math.max(entry.refilledAt, now);
-}
-
-function recordUsage(entry: HostEntry, now: number): void {
-	if (entry.firstAcquireAt === -Infinity) entry.firstAcquireAt = now;
-	const second = Math.floor(now / 1000);
-	const slot = second % USAGE_WINDOW_S;
-	if (entry.usageSeconds[slot] !== second) {
-		entry.usageSeconds[slot] = second;
-		entry.usage[slot] = 0;
-	}
-	entry.usage[slot]!++;
-}
-
-/**
- * Requests per second sent lately: over the current second and the ones before it, back to
- * the first that gives at least a second of span and OBSERVED_MIN_COUNT requests (at most
- * USAGE_WINDOW_S seconds). A short window: a longer average, taken while the rate was
- * climbing or after a pause, lies below the pace the host just refused.
- */
-function observedRate(entry: HostEntry, now: number): number {
-	const second = Math.floor(now / 1000);
-	let count = 0;
-	let spanMs = 0;
-	for (let back = 0; back < USAGE_WINDOW_S; back++) {
-		const slot = (second - back) % USAGE_WINDOW_S;
-		if (entry.usageSeconds[slot] === second - back) count += entry.usage[slot]!;
-		spanMs = Math.min(now - (second - back) * 1000, now - entry.firstAcquireAt);
-		if (spanMs >= 1000 && count >= OBSERVED_MIN_COUNT) break;
-	}
-	return (count * 1000) / Math.max(1000, spanMs);
 }
 
 function statsOf(host: string, entry: HostEntry, now: number): HostStats {
@@ -304,19 +387,4 @@ function statsOf(host: string, entry: HostEntry, now: number): HostStats {
 		cooldownMs: entry.cooldownBookedMs - ahead,
 		cooldownUntil: ahead > 0 ? entry.cooldownUntil : undefined,
 	};
-}
-
-function checkLimits(where: string, limits: HostLimits): void {
-	const {maxConcurrency, maxRequestsPerSecond} = limits;
-	if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1) && maxConcurrency !== Infinity) {
-		throw new TypeError(`Expected \`${where}.maxConcurrency\` to be an integer >= 1, got \`${String(maxConcurrency)}\``);
-	}
-	if (maxRequestsPerSecond !== undefined && !(Number.isFinite(maxRequestsPerSecond) && maxRequestsPerSecond > 0)) {
-		throw new TypeError(`Expected \`${where}.maxRequestsPerSecond\` to be a number > 0, got \`${String(maxRequestsPerSecond)}\``);
-	}
-}
-
-function definedFields<T extends object>(value: T | undefined): Partial<T> {
-	if (!value) return {};
-	return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
 }

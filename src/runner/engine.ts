@@ -185,7 +185,7 @@ export class Engine {
 					this.#buffer.push(...leased);
 					continue;
 				}
-				const due = await this.#store.nextDueAt(runId);
+				const due = await this.#store.nextDueAt(runId, this.#options.now());
 				if (due === undefined) {
 					if (!worker) {
 						this.#end = {state: 'finished'};

@@ -5,6 +5,7 @@ import {DEFINITION_DEFAULTS, validateDefinition} from '../job/schema.js';
 import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
 import {HOST_DEFAULTS} from '../policy/host-options.js';
 import {HostThrottle} from '../policy/host-throttle.js';
+import {HostCoordinator} from '../policy/host-coordinator.js';
 import {mergeRetryOptions, resolveRetryOptions, type ResolvedRetryOptions} from '../policy/retry-options.js';
 import {toLoginStrategy} from '../sessions/login/login-strategy.js';
 import {SESSION_DEFAULTS} from '../sessions/session-options.js';
@@ -69,6 +70,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	let releaseLock: (() => Promise<void>) | undefined;
 	let heartbeat: {stop(): void} | undefined;
 	let joinedRunId: number | undefined;
+	let hostShares: HostCoordinator | undefined;
 	try {
 		// SQLite: one process a crawl (the run lock). PostgreSQL: the worker registry arbitrates.
 		if (!store.isShared) releaseLock = await acquireRunLock(store, definition.name, now());
@@ -91,16 +93,15 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			},
 			hosts: definition.hosts?.overrides ?? [],
 		});
+		// A store written before the hosts table kept host state in this meta key.
 		const savedHosts = await store.getMeta('hosts');
 		if (savedHosts) throttle.restore(JSON.parse(savedHosts));
+		hostShares = new HostCoordinator({store, throttle, log, owner: worker.id});
+		await hostShares.start();
 
 		const defaultRetry = resolveRetryOptions(definition.retry ?? {});
-		const onHostCooldown = (host: string, untilMs: number): void => {
-			throttle.cooldown(host, untilMs);
-			store.setMeta('hosts', JSON.stringify(throttle.snapshot())).catch((error: unknown) => {
-				log.warn(`could not persist host cooldowns: ${describeError(error).message}`);
-			});
-		};
+		// The coordinator writes the cooldown to the store at once, for every worker.
+		const onHostCooldown = (host: string, untilMs: number): void => throttle.cooldown(host, untilMs);
 		const pool = new SessionPool({
 			accounts: definition.accounts ?? [],
 			...(login ? {login} : {}),
@@ -165,7 +166,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			options.signal?.removeEventListener('abort', onStop);
 		}
 		heartbeat.stop();
-		await store.setMeta('hosts', JSON.stringify(throttle.snapshot()));
+		await hostShares.stop();
 		await pool.flush();
 		const summaryOf = async (ending: EngineEnd, before: EarlierSegments, at: number) =>
 			buildSummary({
@@ -211,6 +212,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		// A failure above (the store gone, say): leave anyway if we can, so no one waits for our lease.
 		if (joinedRunId !== undefined) await store.leaveRun(joinedRunId, worker.id, now(), {pagesDone: 0, pagesPerSecond: 0, requests: 0, items: 0}).catch(() => {});
 		markActive(worker, false);
+		await hostShares?.stop().catch(() => {});
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
 	}

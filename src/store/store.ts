@@ -214,6 +214,48 @@ export interface StoredSession {
 	readonly updatedAt: number;
 }
 
+/**
+ * A claim on a share of a limit held by the whole crawl (a host's maxConcurrency, a session's):
+ * `key` names the limit (callers prefix it: `host:…`, `session:…`), `wanted` is what this
+ * owner would use, `limit` the whole limit.
+ */
+export interface ShareClaim {
+	readonly key: string;
+	readonly wanted: number;
+	readonly limit: number;
+}
+
+/** What a claim got: see Store.claimShares. */
+export interface ShareGrant {
+	readonly key: string;
+	/** min(wanted, limit − what other owners with unexpired shares hold), at least 0. */
+	readonly granted: number;
+	/** Owners with an unexpired share of the key, this one included (granted 0 or not). */
+	readonly claimants: number;
+	/** This owner's place among those claimants (0-based, by owner id): who gets the remainder of limit ÷ claimants. */
+	readonly rank: number;
+}
+
+/** A host's state shared by the whole crawl (the `hosts` table): its cooldown and its one adaptive rate. */
+export interface StoredHost {
+	readonly host: string;
+	/** Epoch ms; no request goes to the host (and none is leased for it) before. 0: none. */
+	readonly cooldownUntil: number;
+	/** The learned rate (req/s) for the whole crawl; undefined: not limiting. */
+	readonly rate: number | undefined;
+	/** The rate the host last refused, req/s. */
+	readonly ceiling: number | undefined;
+	/** When the rate was last set (epoch ms): a rate only replaces one set earlier. */
+	readonly rateSetAt: number;
+}
+
+/** What to write for a host: a cooldown only extends the stored one; a rate replaces an older one. */
+export interface HostUpdate {
+	readonly host: string;
+	readonly cooldownUntil?: number;
+	readonly rate?: {readonly rate: number | undefined; readonly ceiling: number | undefined; readonly setAt: number};
+}
+
 export interface Store {
 	/** The newest run, whatever its state. */
 	latestRun(): Promise<RunRecord | undefined>;
@@ -224,7 +266,8 @@ export interface Store {
 	/** Adds requests that are new to this run; returns how many were new. */
 	addRequests(runId: number, requests: readonly NewRequest[]): Promise<number>;
 	/**
-	 * Moves up to `limit` pending requests whose retryAt <= now to in-flight, oldest first. A
+	 * Moves up to `limit` pending requests whose retryAt <= now, and whose host is not cooling
+	 * down at `now` (see updateHosts), to in-flight, oldest first. A
 	 * request a resume found in flight (releaseInflight) and not retried since is a suspect: one
 	 * that is due is leased first and alone, and nothing is leased while a suspect is in flight.
 	 */
@@ -285,8 +328,12 @@ export interface Store {
 
 	/** Failed requests back to pending (retry and crash counters reset). */
 	requeueFailed(runId: number): Promise<number>;
-	/** Earliest retryAt of a pending request, if any. */
-	nextDueAt(runId: number): Promise<number | undefined>;
+	/**
+	 * Earliest retryAt of a pending request, if any. With `now`, a request whose host cools down
+	 * past `now` counts as due no earlier than the end of some cooldown (the earliest one ahead:
+	 * a bound that may come early, never late), as the lease skips it until then.
+	 */
+	nextDueAt(runId: number, now?: number): Promise<number | undefined>;
 	counts(runId: number): Promise<FrontierCounts>;
 	itemCount(runId: number): Promise<number>;
 	/** Streams the items of a run in commit order. */
@@ -297,7 +344,7 @@ export interface Store {
 	saveSession(session: StoredSession): Promise<void>;
 	deleteSessions(id?: string): Promise<number>;
 
-	/** Small persistent key/value state: host cooldowns, last schedule fire, … */
+	/** Small persistent key/value state: the run lock, last schedule fire, … (host state: `hosts`; an old store's `hosts` key is still read on resume). */
 	getMeta(key: string): Promise<string | undefined>;
 	setMeta(key: string, value: string): Promise<void>;
 	/**
@@ -306,6 +353,27 @@ export interface Store {
 	 * win, across processes too (the run lock is built on this).
 	 */
 	compareAndSetMeta(key: string, expected: string | undefined, value: string): Promise<boolean>;
+
+	// Shares of crawl-wide limits (issue 10): each worker claims its part about once a second and
+	// enforces it locally. Claims of one key are serialized across handles, so the grants of
+	// unexpired shares never add up to more than the limit.
+	/**
+	 * Claims shares, many keys in one call (one round trip on a networked engine): each claim is
+	 * granted min(wanted, limit − what other owners with unexpired shares hold), and recorded
+	 * (wanted and granted, held until `expiresAt`) even when 0 is granted, so the holders see a
+	 * newcomer in `claimants` and can give up their part. Shares expired by `now` count for nothing.
+	 * Returns one grant per claim, in the order given; a key claimed twice in one call counts once (the last claim).
+	 */
+	claimShares(claims: readonly ShareClaim[], owner: string, now: number, expiresAt: number): Promise<ShareGrant[]>;
+	/** Drops every share `owner` holds (a worker leaving); returns how many. */
+	releaseShares(owner: string): Promise<number>;
+
+	// Host state shared by the crawl (cooldowns, the adaptive rate). `lease` and `leaseAs` skip
+	// requests whose host has a cooldown past `now`.
+	/** Writes host states, a batch in one statement (see HostUpdate for how each field merges). */
+	updateHosts(updates: readonly HostUpdate[]): Promise<void>;
+	/** Every host with a stored state. */
+	hosts(): Promise<StoredHost[]>;
 
 	close(): Promise<void>;
 }

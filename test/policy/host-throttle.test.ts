@@ -351,3 +351,48 @@ test('the constructor rejects out-of-range limits, naming them', () => {
 	assert.throws(() => new HostThrottle({hosts: [{match: 'a', maxConcurrency: 1.5}]}), /hosts\[0\].maxConcurrency/);
 	assert.doesNotThrow(() => new HostThrottle({defaults: {maxConcurrency: Infinity}}));
 });
+
+test('shares: after attachShares a host waits for setShare, which caps its concurrency and its part of the rate until it lapses', () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 8, maxRequestsPerSecond: 10}});
+	const needed: string[] = [];
+	const changed: string[] = [];
+	throttle.attachShares({onShareNeeded: (host) => needed.push(host), onChange: (host) => changed.push(host)});
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 20, reason: 'share'});
+	assert.deepEqual(needed, ['a.test']);
+	throttle.setShare('a.test', 2, 0.5, clock.time + 10_000);
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: true});
+	// Half of 10 req/s: one request every 200 ms.
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 200, reason: 'rate'});
+	clock.advance(200);
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: true});
+	clock.advance(200);
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 0, reason: 'concurrency'}, 'its share is 2 of 8');
+	throttle.release('a.test', 'ok');
+	throttle.release('a.test', 'ok');
+	throttle.setShare('a.test', 0, 0, clock.time + 10_000);
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 1000, reason: 'share'}, 'no share: ask again at the next claim');
+	throttle.setShare('a.test', 8, 1, clock.time + 1_000);
+	clock.advance(100); // the whole 10 req/s again: a token every 100 ms (none was banked at a share of 0)
+	assert.equal(throttle.tryAcquire('a.test').ok, true);
+	throttle.release('a.test', 'ok');
+	clock.advance(900);
+	assert.deepEqual(throttle.tryAcquire('a.test'), {ok: false, retryInMs: 20, reason: 'share'}, 'a share not renewed lapses');
+	throttle.cooldown('a.test', clock.time + 5_000);
+	assert.deepEqual(changed, ['a.test'], 'a cooldown set here is passed on');
+});
+
+test('shares: adopt() extends cooldowns and takes a rate set later than the one in force, telling no observer', () => {
+	const {throttle, clock} = setup({defaults: {maxConcurrency: 8}});
+	const changed: string[] = [];
+	throttle.attachShares({onShareNeeded() {}, onChange: (host) => changed.push(host)});
+	throttle.adopt({host: 'b.test', cooldownUntil: clock.time + 3_000, adaptiveRate: 4, ceilingRate: 8, rateSetAt: 100});
+	assert.equal(throttle.cooldownUntil('b.test'), clock.time + 3_000);
+	assert.equal(throttle.stats('b.test').rateLimit, 4);
+	throttle.adopt({host: 'b.test', cooldownUntil: clock.time + 1_000, adaptiveRate: 9, rateSetAt: 50});
+	assert.equal(throttle.cooldownUntil('b.test'), clock.time + 3_000, 'never shortened');
+	assert.equal(throttle.stats('b.test').rateLimit, 4, 'an older rate is ignored');
+	throttle.adopt({host: 'b.test', adaptiveRate: 2, ceilingRate: 3, rateSetAt: 200});
+	assert.equal(throttle.stats('b.test').rateLimit, 2);
+	assert.deepEqual(throttle.snapshot(), [{host: 'b.test', cooldownUntil: clock.time + 3_000, adaptiveRate: 2, ceilingRate: 3, rateSetAt: 200}]);
+	assert.deepEqual(changed, []);
+});

@@ -12,6 +12,8 @@ import {crashContract} from './contract-crashes.js';
 import {leaseContract} from './contract-leases.js';
 import {twoHandleContract} from './contract-two-handles.js';
 import {workerContract, workerPairContract} from './contract-workers.js';
+import {shareContract} from './contract-shares.js';
+import {hostContract} from './contract-hosts.js';
 
 export interface ContractOptions {
 	readonly openPair?: () => Promise<readonly [Store, Store]>;
@@ -385,6 +387,9 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
 			twoHandleContract(openPair);
 			workerPairContract(openPair);
 		}
+		if (openPair) twoHandleContract(openPair);
+		shareContract(open, openPair);
+		hostContract(open, openPair);
 
 		test('close is idempotent', async () => {
 			const store = await open();

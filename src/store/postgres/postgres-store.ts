@@ -12,12 +12,16 @@ import type {
 	Heartbeat,
 	JoinedRun,
 	JoinRunOptions,
+	HostUpdate,
 	LeaseHolder,
 	NewRequest,
 	ReleasedInflight,
 	RunRecord,
 	RunState,
+	ShareClaim,
+	ShareGrant,
 	Store,
+	StoredHost,
 	StoredRequest,
 	StoredSession,
 	WorkerRecord,
@@ -35,6 +39,9 @@ import type {Sql} from './statements.js';
 import {toLeasedRequest, type LeasedPgRow} from './rows.js';
 import {buildWorkerStatements, type WorkerSql} from './worker-statements.js';
 import * as workers from './workers.js';
+import {normalizeClaims} from '../share-claims.js';
+import {mergeHostUpdates} from '../host-updates.js';
+import {toStoredHost, type HostRow} from '../sqlite/host-statements.js';
 
 export interface PostgresStoreOptions {
 	/** postgres:// URL; pool size as `?max=N` (default 10), sslmode and the rest as pg reads them. */
@@ -226,9 +233,13 @@ export class PostgresStore implements Store {
 		return this.#changes('requeueing failed requests', this.#sql.requeueFailed, [runId]);
 	}
 
-	async nextDueAt(runId: number): Promise<number | undefined> {
-		const [row] = await this.#rows<{retry_at: number}>('reading the frontier', this.#sql.nextDueAt, [runId]);
-		return row?.retry_at;
+	async nextDueAt(runId: number, now?: number): Promise<number | undefined> {
+		if (now === undefined) {
+			const [row] = await this.#rows<{retry_at: number}>('reading the frontier', this.#sql.nextDueAt, [runId]);
+			return row?.retry_at;
+		}
+		const [row] = await this.#rows<{any_due: number | null; due: number | null}>('reading the frontier', this.#sql.nextDueAtCooling, [runId, now]);
+		return row?.any_due === null || row === undefined ? undefined : (row.due ?? row.any_due);
 	}
 
 	async counts(runId: number): Promise<FrontierCounts> {
@@ -298,6 +309,52 @@ export class PostgresStore implements Store {
 				? await this.#changes('claiming meta', this.#sql.insertMetaIfAbsent, [key, value])
 				: await this.#changes('claiming meta', this.#sql.updateMetaIfEqual, [value, key, expected]);
 		return changed === 1;
+	}
+
+	// One statement (the claim function), its own transaction: the advisory locks it takes on the
+	// keys are held until it commits.
+	async claimShares(claims: readonly ShareClaim[], owner: string, now: number, expiresAt: number): Promise<ShareGrant[]> {
+		if (claims.length === 0) return [];
+		const sorted = normalizeClaims(claims);
+		const params = [
+			`crawljar share ${this.#schema}`,
+			sorted.map((claim) => claim.key),
+			sorted.map((claim) => claim.wanted),
+			sorted.map((claim) => claim.limit),
+			owner,
+			now,
+			expiresAt,
+		];
+		const rows = await this.#guard('claiming shares', async () => {
+			const pool = await this.#ready;
+			return (await retrying(() => pool.query<ShareGrant>(this.#sql.claimShares, params))).rows;
+		});
+		const byKey = new Map(rows.map((row) => [row.key, row]));
+		return claims.map((claim) => byKey.get(claim.key)!);
+	}
+
+	async releaseShares(owner: string): Promise<number> {
+		return this.#changes('releasing shares', this.#sql.releaseShares, [owner]);
+	}
+
+	async updateHosts(updates: readonly HostUpdate[]): Promise<void> {
+		if (updates.length === 0) return;
+		const merged = mergeHostUpdates(updates);
+		const params = [
+			merged.map((update) => update.host),
+			merged.map((update) => update.cooldownUntil ?? 0),
+			merged.map((update) => update.rate?.rate ?? null),
+			merged.map((update) => update.rate?.ceiling ?? null),
+			merged.map((update) => update.rate?.setAt ?? -1),
+		];
+		await this.#guard('writing host state', async () => {
+			const pool = await this.#ready;
+			await retrying(() => pool.query(this.#sql.updateHosts, params));
+		});
+	}
+
+	async hosts(): Promise<StoredHost[]> {
+		return (await this.#rows<HostRow>('reading host state', this.#sql.hosts)).map(toStoredHost);
 	}
 
 	async close(): Promise<void> {

@@ -23,6 +23,9 @@ const newRequestsFrom = (first: number) => {
 
 export function buildStatements(schema: string) {
 	const s = quoteIdentifier(schema);
+	// Hosts cooling down at the lease's time ($2): a hashed subplan over the small hosts table,
+	// evaluated once per statement, so the lease still walks the pending index in order.
+	const coolingHosts = `SELECT host FROM ${s}.hosts WHERE cooldown_until > $2`;
 	const insertRequests = `INSERT INTO ${s}.requests (run_id, unique_key, url, method, label, user_data, headers, depth, host)`;
 	return {
 		createRun: `INSERT INTO ${s}.runs (state, started_at) VALUES ('running', $1) RETURNING *`,
@@ -39,13 +42,13 @@ export function buildStatements(schema: string) {
 				SELECT 1 FROM ${s}.requests WHERE run_id = $1 AND state = 'inflight' AND crash_count > 0 LIMIT 1
 			), suspect AS (
 				SELECT id FROM ${s}.requests
-				WHERE run_id = $1 AND state = 'pending' AND retry_at <= $2 AND crash_count > 0
+				WHERE run_id = $1 AND state = 'pending' AND retry_at <= $2 AND host NOT IN (${coolingHosts}) AND crash_count > 0
 					AND NOT EXISTS (SELECT 1 FROM blocked)
 				ORDER BY retry_at, id LIMIT 1
 				FOR UPDATE SKIP LOCKED
 			), ordinary AS (
 				SELECT id FROM ${s}.requests
-				WHERE run_id = $1 AND state = 'pending' AND retry_at <= $2 AND crash_count = 0
+				WHERE run_id = $1 AND state = 'pending' AND retry_at <= $2 AND host NOT IN (${coolingHosts}) AND crash_count = 0
 					AND NOT EXISTS (SELECT 1 FROM blocked) AND NOT EXISTS (SELECT 1 FROM suspect)
 				ORDER BY retry_at, id LIMIT $3
 				FOR UPDATE SKIP LOCKED
@@ -122,6 +125,15 @@ export function buildStatements(schema: string) {
 			WHERE run_id = $1 AND state = 'failed'`,
 		// ORDER BY + LIMIT 1 on the pending index: one index probe, whatever the frontier's size.
 		nextDueAt: `SELECT retry_at FROM ${s}.requests WHERE run_id = $1 AND state = 'pending' ORDER BY retry_at LIMIT 1`,
+		// nextDueAt with cooldowns ($2 = now): the first due of any pending request (NULL: none), and
+		// the earlier of the first one whose host is not cooling down and the earliest cooldown end.
+		nextDueAtCooling: `SELECT
+				(SELECT retry_at FROM ${s}.requests WHERE run_id = $1 AND state = 'pending' ORDER BY retry_at LIMIT 1) AS any_due,
+				least(
+					(SELECT retry_at FROM ${s}.requests WHERE run_id = $1 AND state = 'pending' AND host NOT IN (${coolingHosts})
+						ORDER BY retry_at LIMIT 1),
+					(SELECT min(cooldown_until) FROM ${s}.hosts WHERE cooldown_until > $2)
+				) AS due`,
 		counts: `SELECT state, count(*) AS n FROM ${s}.requests WHERE run_id = $1 GROUP BY state`,
 		itemCount: `SELECT count(*) AS n FROM ${s}.items WHERE run_id = $1`,
 		itemPage: `SELECT id, data FROM ${s}.items WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
@@ -142,6 +154,21 @@ export function buildStatements(schema: string) {
 		// on the new value (READ COMMITTED), so two claims over one expected value never both win.
 		insertMetaIfAbsent: `INSERT INTO ${s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
 		updateMetaIfEqual: `UPDATE ${s}.meta SET value = $1 WHERE key = $2 AND value = $3`,
+
+		// The claim function (schema.ts, migration 3): $1 lock space, $2..$4 key/wanted/limit arrays
+		// (sorted by key), $5 owner, $6 now, $7 expiry.
+		claimShares: `SELECT key, granted, claimants, rank FROM ${s}.claim_shares($1, $2::text[], $3::integer[], $4::integer[], $5, $6, $7)`,
+		releaseShares: `DELETE FROM ${s}.shares WHERE owner = $1`,
+		// A batch of host updates, one row per host (host-updates.ts): a cooldown only extends; a
+		// rate (rate_set_at >= 0; -1: this update carries none) replaces only a rate set earlier.
+		updateHosts: `INSERT INTO ${s}.hosts AS h (host, cooldown_until, rate, ceiling, rate_set_at)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::bigint[])
+			ON CONFLICT (host) DO UPDATE SET
+				cooldown_until = greatest(h.cooldown_until, excluded.cooldown_until),
+				rate = CASE WHEN excluded.rate_set_at >= 0 AND excluded.rate_set_at >= h.rate_set_at THEN excluded.rate ELSE h.rate END,
+				ceiling = CASE WHEN excluded.rate_set_at >= 0 AND excluded.rate_set_at >= h.rate_set_at THEN excluded.ceiling ELSE h.ceiling END,
+				rate_set_at = CASE WHEN excluded.rate_set_at >= 0 AND excluded.rate_set_at >= h.rate_set_at THEN excluded.rate_set_at ELSE h.rate_set_at END`,
+		hosts: `SELECT * FROM ${s}.hosts ORDER BY host`,
 	};
 }
 

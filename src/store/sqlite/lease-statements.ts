@@ -4,6 +4,13 @@
 import type Database from 'better-sqlite3';
 import type {LeasedRow} from './rows.js';
 
+/**
+ * Hosts cooling down at the time given (the lease's `now`): their requests are skipped. SQLite
+ * runs this uncorrelated subquery once per statement into a temporary index, and the hosts
+ * table is small, so the lease still walks its index in order at the cost of one lookup a row.
+ */
+const coolingHosts = `SELECT host FROM hosts WHERE cooldown_until > ?`;
+
 /** @internal */
 export type LeaseStatements = ReturnType<typeof prepareLeaseStatements>;
 
@@ -14,11 +21,11 @@ export function prepareLeaseStatements(db: Database.Database) {
 		// LeasedRow's order) and no column the caller already knows: building a 15-key object per
 		// row was ~30% of a lease, and the lease is the store's largest cost per page (bench/).
 		leaseAs: db
-			.prepare<[owner: string | null, expiresAt: number | null, runId: number, now: number, limit: number], LeasedRow>(
+			.prepare<[owner: string | null, expiresAt: number | null, runId: number, now: number, coolingAt: number, limit: number], LeasedRow>(
 				`UPDATE requests SET state = 'inflight', lease_owner = ?, lease_expires_at = ?
 				WHERE id IN (
 					SELECT id FROM requests
-					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count = 0
+					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND host NOT IN (${coolingHosts}) AND crash_count = 0
 					ORDER BY retry_at, id LIMIT ?
 				)
 				RETURNING id, unique_key, url, method, label, user_data, headers, depth,
@@ -27,11 +34,11 @@ export function prepareLeaseStatements(db: Database.Database) {
 			.raw(),
 		// A suspect (crash_count > 0) is leased alone (sqlite-store.ts).
 		leaseSuspectAs: db
-			.prepare<[owner: string | null, expiresAt: number | null, runId: number, now: number], LeasedRow>(
+			.prepare<[owner: string | null, expiresAt: number | null, runId: number, now: number, coolingAt: number], LeasedRow>(
 				`UPDATE requests SET state = 'inflight', lease_owner = ?, lease_expires_at = ?
 				WHERE id IN (
 					SELECT id FROM requests
-					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND crash_count > 0
+					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND host NOT IN (${coolingHosts}) AND crash_count > 0
 					ORDER BY retry_at, id LIMIT 1
 				)
 				RETURNING id, unique_key, url, method, label, user_data, headers, depth,

@@ -88,6 +88,28 @@ export const migrations: readonly string[] = [
 	);
 	CREATE INDEX workers_run ON workers (run_id, started_at);
 	`,
+	// 5: shares of crawl-wide limits (see share-statements.ts): one row per key and owner.
+	`
+	CREATE TABLE shares (
+		key TEXT NOT NULL,
+		owner TEXT NOT NULL,
+		wanted INTEGER NOT NULL,
+		granted INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		PRIMARY KEY (key, owner)
+	) WITHOUT ROWID;
+	CREATE INDEX shares_owner ON shares (owner);
+	`,
+	// 6: host state shared by the crawl (cooldowns, the adaptive rate), joined by the lease.
+	`
+	CREATE TABLE hosts (
+		host TEXT PRIMARY KEY,
+		cooldown_until INTEGER NOT NULL DEFAULT 0,
+		rate REAL,
+		ceiling REAL,
+		rate_set_at INTEGER NOT NULL DEFAULT 0
+	) WITHOUT ROWID;
+	`,
 ];
 
 /** The schema version this build writes. */

@@ -12,12 +12,16 @@ import type {
 	Heartbeat,
 	JoinedRun,
 	JoinRunOptions,
+	HostUpdate,
 	LeaseHolder,
 	NewRequest,
 	ReleasedInflight,
 	RunRecord,
 	RunState,
+	ShareClaim,
+	ShareGrant,
 	Store,
+	StoredHost,
 	StoredRequest,
 	StoredSession,
 	WorkerRecord,
@@ -37,6 +41,11 @@ import {prepareLeaseStatements} from './lease-statements.js';
 import type {LeaseStatements} from './lease-statements.js';
 import type {Statements} from './statements.js';
 import {SqliteWorkers} from './workers.js';
+import {prepareShareStatements} from './share-statements.js';
+import type {ShareStatements} from './share-statements.js';
+import {prepareHostStatements} from './host-statements.js';
+import {mergeHostUpdates} from '../host-updates.js';
+import type {HostStatements} from './host-statements.js';
 
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
 
@@ -54,6 +63,8 @@ export class SqliteStore implements Store {
 		(runId: number, owner: string, completions: readonly PreparedCompletion[], delta: CountDelta) => FencedCommit
 	>;
 	readonly #leases: LeaseStatements;
+	readonly #shares: ShareStatements;
+	readonly #hosts: HostStatements;
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -87,12 +98,14 @@ export class SqliteStore implements Store {
 		// handle on the same file wrote in between.
 		const leases = prepareLeaseStatements(db);
 		this.#leases = leases;
+		this.#shares = prepareShareStatements(db);
+		this.#hosts = prepareHostStatements(db);
 		this.#lease = db.transaction((runId: number, now: number, limit: number, holder?: LeaseHolder): LeasedRow[] => {
 			if (sql.suspectInflight.get(runId) !== undefined) return [];
 			const owner = holder?.owner ?? null;
 			const expiresAt = holder?.expiresAt ?? null;
-			const suspect = leases.leaseSuspectAs.all(owner, expiresAt, runId, now);
-			return suspect.length > 0 ? suspect : leases.leaseAs.all(owner, expiresAt, runId, now, limit);
+			const suspect = leases.leaseSuspectAs.all(owner, expiresAt, runId, now, now);
+			return suspect.length > 0 ? suspect : leases.leaseAs.all(owner, expiresAt, runId, now, now, limit);
 		});
 		this.#releaseInflight = db.transaction((runId: number): ReleasedInflight => {
 			const crashed = sql.failCrashed.run(CRASHED_WORKER_MESSAGE, runId, CRASHES_BEFORE_FAILING).changes;
@@ -225,8 +238,9 @@ export class SqliteStore implements Store {
 		return this.#afterChanges(requeued);
 	}
 
-	async nextDueAt(runId: number): Promise<number | undefined> {
-		return this.#sql.nextDueAt.get(runId);
+	async nextDueAt(runId: number, now?: number): Promise<number | undefined> {
+		const anyDue = this.#sql.nextDueAt.get(runId);
+		return now === undefined ? anyDue : this.#hosts.nextDueAt(runId, now, anyDue);
 	}
 
 	async counts(runId: number): Promise<FrontierCounts> {
@@ -286,6 +300,27 @@ export class SqliteStore implements Store {
 	async compareAndSetMeta(key: string, expected: string | undefined, value: string): Promise<boolean> {
 		const result = expected === undefined ? this.#sql.insertMetaIfAbsent.run(key, value) : this.#sql.updateMetaIfEqual.run(value, key, expected);
 		return this.#afterChanges(result.changes) === 1;
+	}
+
+	async claimShares(claims: readonly ShareClaim[], owner: string, now: number, expiresAt: number): Promise<ShareGrant[]> {
+		if (claims.length === 0) return [];
+		const grants = this.#shares.claim.immediate(claims, owner, now, expiresAt);
+		this.#wrote();
+		return grants;
+	}
+
+	async releaseShares(owner: string): Promise<number> {
+		return this.#afterChanges(this.#shares.release.run(owner).changes);
+	}
+
+	async updateHosts(updates: readonly HostUpdate[]): Promise<void> {
+		if (updates.length === 0) return;
+		this.#hosts.update.immediate(mergeHostUpdates(updates));
+		this.#wrote();
+	}
+
+	async hosts(): Promise<StoredHost[]> {
+		return this.#hosts.all();
 	}
 
 	/**
