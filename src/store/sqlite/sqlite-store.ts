@@ -15,6 +15,7 @@ import type {
 	RunState,
 	Store,
 	StoredRequest,
+	SessionChanges,
 	StoredSession,
 } from '../store.js';
 import {CRASHED_WORKER_MESSAGE, CRASHES_BEFORE_FAILING} from '../store.js';
@@ -23,12 +24,14 @@ import type {CountDelta} from './count-cache.js';
 import {openDatabase} from './open-database.js';
 import {toFailedRequest, toRunRecord, toStoredRequest, toStoredSession} from './rows.js';
 import type {LeasedRow} from './rows.js';
-import {prepareCompletions, prepareRequest, toJson} from './serialize.js';
+import {prepareCompletions, prepareRequest, sessionRowValues, toJson} from './serialize.js';
 import type {PreparedCompletion, RequestInsert} from './serialize.js';
 import {itemPageSize, prepareStatements} from './statements.js';
 import {checkpointWalBytes} from './wal-limits.js';
 import {prepareLeaseStatements} from './lease-statements.js';
 import type {LeaseStatements} from './lease-statements.js';
+import {prepareSessionStatements} from './session-statements.js';
+import type {SessionStatements} from './session-statements.js';
 import type {Statements} from './statements.js';
 
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
@@ -47,6 +50,7 @@ export class SqliteStore implements Store {
 		(runId: number, owner: string, completions: readonly PreparedCompletion[], delta: CountDelta) => FencedCommit
 	>;
 	readonly #leases: LeaseStatements;
+	readonly #sessions: SessionStatements;
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -76,6 +80,7 @@ export class SqliteStore implements Store {
 		// handle on the same file wrote in between.
 		const leases = prepareLeaseStatements(db);
 		this.#leases = leases;
+		this.#sessions = prepareSessionStatements(db);
 		this.#lease = db.transaction((runId: number, now: number, limit: number, holder?: LeaseHolder): LeasedRow[] => {
 			if (sql.suspectInflight.get(runId) !== undefined) return [];
 			const owner = holder?.owner ?? null;
@@ -233,9 +238,30 @@ export class SqliteStore implements Store {
 	}
 
 	async saveSession(session: StoredSession): Promise<void> {
-		const meta = toJson(session.meta, `Metadata of session ${session.id}`);
-		this.#sql.saveSession.run(session.id, session.account, session.state, meta, session.secret, session.updatedAt);
+		this.#sessions.saveSession.run(...sessionRowValues(session));
 		this.#wrote();
+	}
+
+	async saveSessionIf(session: StoredSession, expectedVersion: number): Promise<number | undefined> {
+		const [id, ...rest] = sessionRowValues(session);
+		const {changes} =
+			expectedVersion === 0
+				? this.#sessions.insertSessionIfAbsent.run(id, ...rest)
+				: this.#sessions.updateSessionIfVersion.run(...rest, id, expectedVersion);
+		return this.#afterChanges(changes) === 1 ? expectedVersion + 1 : undefined;
+	}
+
+	async sessionChanges(cursor: number): Promise<SessionChanges> {
+		const rows = this.#sessions.sessionChanges.all(cursor);
+		return {sessions: rows.map(toStoredSession), cursor: rows.at(-1)?.change_seq ?? cursor};
+	}
+
+	async lockSession(key: string, holder: LeaseHolder, now: number): Promise<boolean> {
+		return this.#afterChanges(this.#sessions.lock.run(key, holder.owner, holder.expiresAt, now).changes) === 1;
+	}
+
+	async unlockSession(key: string, owner: string): Promise<void> {
+		this.#afterChanges(this.#sessions.unlock.run(key, owner).changes);
 	}
 
 	async deleteSessions(id?: string): Promise<number> {
