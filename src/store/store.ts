@@ -153,6 +153,28 @@ export interface SessionChanges {
 	readonly cursor: number;
 }
 
+/**
+ * A claim on a share of a limit held by the whole crawl (a host's maxConcurrency, a session's):
+ * `key` names the limit (callers prefix it: `host:…`, `session:…`), `wanted` is what this
+ * owner would use, `limit` the whole limit.
+ */
+export interface ShareClaim {
+	readonly key: string;
+	readonly wanted: number;
+	readonly limit: number;
+}
+
+/** What a claim got: see Store.claimShares. */
+export interface ShareGrant {
+	readonly key: string;
+	/** min(wanted, limit − what other owners with unexpired shares hold), at least 0. */
+	readonly granted: number;
+	/** Owners with an unexpired share of the key, this one included (granted 0 or not). */
+	readonly claimants: number;
+	/** This owner's place among those claimants (0-based, by owner id): who gets the remainder of limit ÷ claimants. */
+	readonly rank: number;
+}
+
 export interface Store {
 	/** The newest run, whatever its state. */
 	latestRun(): Promise<RunRecord | undefined>;
@@ -244,6 +266,20 @@ export interface Store {
 	 * win, across processes too (the run lock is built on this).
 	 */
 	compareAndSetMeta(key: string, expected: string | undefined, value: string): Promise<boolean>;
+
+	// Shares of crawl-wide limits (issue 10): each worker claims its part about once a second and
+	// enforces it locally. Claims of one key are serialized across handles, so the grants of
+	// unexpired shares never add up to more than the limit.
+	/**
+	 * Claims shares, many keys in one call (one round trip on a networked engine): each claim is
+	 * granted min(wanted, limit − what other owners with unexpired shares hold), and recorded
+	 * (wanted and granted, held until `expiresAt`) even when 0 is granted, so the holders see a
+	 * newcomer in `claimants` and can give up their part. Shares expired by `now` count for nothing.
+	 * Returns one grant per claim, in the order given; a key claimed twice in one call counts once (the last claim).
+	 */
+	claimShares(claims: readonly ShareClaim[], owner: string, now: number, expiresAt: number): Promise<ShareGrant[]>;
+	/** Drops every share `owner` holds (a worker leaving); returns how many. */
+	releaseShares(owner: string): Promise<number>;
 
 	close(): Promise<void>;
 }

@@ -12,6 +12,7 @@ import {crashContract} from './contract-crashes.js';
 import {leaseContract} from './contract-leases.js';
 import {sessionContract} from './contract-sessions.js';
 import {twoHandleContract} from './contract-two-handles.js';
+import {shareContract} from './contract-shares.js';
 
 export interface ContractOptions {
 	readonly openPair?: () => Promise<readonly [Store, Store]>;
@@ -387,6 +388,7 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
 		const {openPair} = options;
 		if (openPair) twoHandleContract(openPair);
 		sessionContract(open, openPair);
+		shareContract(open, openPair);
 
 		test('close is idempotent', async () => {
 			const store = await open();

@@ -237,7 +237,7 @@ describe('SqliteStore', () => {
 		const raw = new Database(file, {readonly: true});
 		try {
 			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
-			assert.equal(schemaVersion, 4);
+			assert.equal(schemaVersion, 5);
 		} finally {
 			raw.close();
 		}
@@ -275,7 +275,7 @@ describe('SqliteStore', () => {
 		}
 		const raw = new Database(file, {readonly: true});
 		try {
-			assert.equal(raw.pragma('user_version', {simple: true}), 4);
+			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
 		} finally {
 			raw.close();
 		}

@@ -13,6 +13,8 @@ import type {
 	ReleasedInflight,
 	RunRecord,
 	RunState,
+	ShareClaim,
+	ShareGrant,
 	Store,
 	StoredRequest,
 	SessionChanges,
@@ -29,6 +31,7 @@ import {buildStatements, itemPageSize, requestColumns} from './statements.js';
 import type {Sql} from './statements.js';
 import {buildSessionStatements, type SessionSql} from './session-statements.js';
 import {toLeasedRequest, type LeasedPgRow} from './rows.js';
+import {normalizeClaims} from '../share-claims.js';
 
 export interface PostgresStoreOptions {
 	/** postgres:// URL; pool size as `?max=N` (default 10), sslmode and the rest as pg reads them. */
@@ -276,6 +279,32 @@ export class PostgresStore implements Store {
 				? await this.#changes('claiming meta', this.#sql.insertMetaIfAbsent, [key, value])
 				: await this.#changes('claiming meta', this.#sql.updateMetaIfEqual, [value, key, expected]);
 		return changed === 1;
+	}
+
+	// One statement (the claim function), its own transaction: the advisory locks it takes on the
+	// keys are held until it commits.
+	async claimShares(claims: readonly ShareClaim[], owner: string, now: number, expiresAt: number): Promise<ShareGrant[]> {
+		if (claims.length === 0) return [];
+		const sorted = normalizeClaims(claims);
+		const params = [
+			`crawljar share ${this.#schema}`,
+			sorted.map((claim) => claim.key),
+			sorted.map((claim) => claim.wanted),
+			sorted.map((claim) => claim.limit),
+			owner,
+			now,
+			expiresAt,
+		];
+		const rows = await this.#guard('claiming shares', async () => {
+			const pool = await this.#ready;
+			return (await retrying(() => pool.query<ShareGrant>(this.#sql.claimShares, params))).rows;
+		});
+		const byKey = new Map(rows.map((row) => [row.key, row]));
+		return claims.map((claim) => byKey.get(claim.key)!);
+	}
+
+	async releaseShares(owner: string): Promise<number> {
+		return this.#changes('releasing shares', this.#sql.releaseShares, [owner]);
 	}
 
 	async close(): Promise<void> {

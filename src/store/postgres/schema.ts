@@ -93,7 +93,54 @@ const migrations: readonly ((s: string) => string)[] = [
 	ALTER TABLE ${s}.requests ADD COLUMN crash_count integer NOT NULL DEFAULT 0;
 	CREATE INDEX requests_suspects ON ${s}.requests (run_id, state, retry_at, id) WHERE crash_count > 0;
 	`,
-	// 3: sessions shared by several workers: a version per row (compare-and-set), a change cursor
+	// 3: shares of crawl-wide limits (Store.claimShares): one row per key and owner, and the claim
+	// as one function, so a batch of claims is one round trip. Each key is taken under a
+	// transaction-scoped advisory lock, keys in sorted order (two batches cannot deadlock); a
+	// VOLATILE plpgsql function reads with a new snapshot per statement, so what the others hold
+	// is read after the lock, with every earlier claim of the key committed.
+	(s) => `
+	CREATE TABLE ${s}.shares (
+		key text NOT NULL,
+		owner text NOT NULL,
+		wanted integer NOT NULL,
+		granted integer NOT NULL,
+		expires_at bigint NOT NULL,
+		PRIMARY KEY (key, owner)
+	);
+	CREATE INDEX shares_owner ON ${s}.shares (owner);
+
+	CREATE FUNCTION ${s}.claim_shares(lock_space text, keys text[], wanted integer[], limits integer[],
+		claimant text, now_ms bigint, expires_ms bigint)
+	RETURNS TABLE (key text, granted integer, claimants integer, rank integer)
+	LANGUAGE plpgsql VOLATILE AS $fn$
+	DECLARE
+		i integer;
+		held bigint;
+		others integer;
+		before integer;
+		grant_now integer;
+	BEGIN
+		FOR i IN 1 .. coalesce(array_length(keys, 1), 0) LOOP
+			PERFORM pg_advisory_xact_lock(hashtextextended(lock_space || ' ' || keys[i], 0));
+			DELETE FROM ${s}.shares AS sh WHERE sh.key = keys[i] AND sh.expires_at <= now_ms;
+			SELECT coalesce(sum(sh.granted), 0), count(*), count(*) FILTER (WHERE sh.owner < claimant)
+				INTO held, others, before
+				FROM ${s}.shares AS sh WHERE sh.key = keys[i] AND sh.owner <> claimant;
+			grant_now := greatest(0, least(wanted[i]::bigint, limits[i]::bigint - held));
+			INSERT INTO ${s}.shares AS sh (key, owner, wanted, granted, expires_at)
+				VALUES (keys[i], claimant, greatest(0, wanted[i]), grant_now, expires_ms)
+				ON CONFLICT ON CONSTRAINT shares_pkey DO UPDATE
+				SET wanted = excluded.wanted, granted = excluded.granted, expires_at = excluded.expires_at;
+			key := keys[i];
+			granted := grant_now;
+			claimants := others + 1;
+			rank := before;
+			RETURN NEXT;
+		END LOOP;
+	END
+	$fn$;
+	`,
+	// 4: sessions shared by several workers: a version per row (compare-and-set), a change cursor
 	// (workers poll the rows written since theirs; see session-statements.ts) and the
 	// single-flight login locks.
 	(s) => `

@@ -139,6 +139,11 @@ export function buildStatements(schema: string) {
 		// on the new value (READ COMMITTED), so two claims over one expected value never both win.
 		insertMetaIfAbsent: `INSERT INTO ${s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
 		updateMetaIfEqual: `UPDATE ${s}.meta SET value = $1 WHERE key = $2 AND value = $3`,
+
+		// The claim function (schema.ts, migration 3): $1 lock space, $2..$4 key/wanted/limit arrays
+		// (sorted by key), $5 owner, $6 now, $7 expiry.
+		claimShares: `SELECT key, granted, claimants, rank FROM ${s}.claim_shares($1, $2::text[], $3::integer[], $4::integer[], $5, $6, $7)`,
+		releaseShares: `DELETE FROM ${s}.shares WHERE owner = $1`,
 	};
 }
 

@@ -73,7 +73,19 @@ export const migrations: readonly string[] = [
 	ALTER TABLE requests ADD COLUMN lease_owner TEXT;
 	ALTER TABLE requests ADD COLUMN lease_expires_at INTEGER;
 	`,
-	// 4: sessions shared by several workers: a version per row (compare-and-set), a change cursor
+	// 4: shares of crawl-wide limits (see share-statements.ts): one row per key and owner.
+	`
+	CREATE TABLE shares (
+		key TEXT NOT NULL,
+		owner TEXT NOT NULL,
+		wanted INTEGER NOT NULL,
+		granted INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		PRIMARY KEY (key, owner)
+	) WITHOUT ROWID;
+	CREATE INDEX shares_owner ON shares (owner);
+	`,
+	// 5: sessions shared by several workers: a version per row (compare-and-set), a change cursor
 	// (workers poll the rows written since theirs) and the single-flight login locks.
 	`
 	ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1;

@@ -13,6 +13,8 @@ import type {
 	ReleasedInflight,
 	RunRecord,
 	RunState,
+	ShareClaim,
+	ShareGrant,
 	Store,
 	StoredRequest,
 	SessionChanges,
@@ -33,6 +35,8 @@ import type {LeaseStatements} from './lease-statements.js';
 import {prepareSessionStatements} from './session-statements.js';
 import type {SessionStatements} from './session-statements.js';
 import type {Statements} from './statements.js';
+import {prepareShareStatements} from './share-statements.js';
+import type {ShareStatements} from './share-statements.js';
 
 export type CheckpointMode = 'PASSIVE' | 'FULL' | 'RESTART' | 'TRUNCATE';
 
@@ -51,6 +55,7 @@ export class SqliteStore implements Store {
 	>;
 	readonly #leases: LeaseStatements;
 	readonly #sessions: SessionStatements;
+	readonly #shares: ShareStatements;
 	/** undefined for ':memory:', which has no WAL. */
 	readonly #walFile: string | undefined;
 	readonly #counts = new CountCache(countsMaxAgeMs);
@@ -81,6 +86,7 @@ export class SqliteStore implements Store {
 		const leases = prepareLeaseStatements(db);
 		this.#leases = leases;
 		this.#sessions = prepareSessionStatements(db);
+		this.#shares = prepareShareStatements(db);
 		this.#lease = db.transaction((runId: number, now: number, limit: number, holder?: LeaseHolder): LeasedRow[] => {
 			if (sql.suspectInflight.get(runId) !== undefined) return [];
 			const owner = holder?.owner ?? null;
@@ -281,6 +287,17 @@ export class SqliteStore implements Store {
 	async compareAndSetMeta(key: string, expected: string | undefined, value: string): Promise<boolean> {
 		const result = expected === undefined ? this.#sql.insertMetaIfAbsent.run(key, value) : this.#sql.updateMetaIfEqual.run(value, key, expected);
 		return this.#afterChanges(result.changes) === 1;
+	}
+
+	async claimShares(claims: readonly ShareClaim[], owner: string, now: number, expiresAt: number): Promise<ShareGrant[]> {
+		if (claims.length === 0) return [];
+		const grants = this.#shares.claim.immediate(claims, owner, now, expiresAt);
+		this.#wrote();
+		return grants;
+	}
+
+	async releaseShares(owner: string): Promise<number> {
+		return this.#afterChanges(this.#shares.release.run(owner).changes);
 	}
 
 	/**
