@@ -32,9 +32,15 @@ export class SessionShares {
 		this.#options = options;
 	}
 
-	/** Requests this worker may have in flight on `session` now. */
+	/** Requests this worker may have in flight on `session` now: its grant, and never past its fair part. */
 	allowed(session: Session): number {
-		return this.#granted.get(session.id) ?? 0;
+		return Math.min(this.#granted.get(session.id) ?? 0, this.#fairPart(session));
+	}
+
+	/** limit ÷ claimants (by rank), once the last claim said how many there are; the limit before. */
+	#fairPart(session: Session): number {
+		const last = this.#last.get(session.id);
+		return last ? fairShare(this.#options.limit, last.claimants, last.rank) : this.#options.limit;
 	}
 
 	/** Claims once (awaited: the first leases need a grant), then about once a second. */
@@ -50,12 +56,9 @@ export class SessionShares {
 		const every = this.#options.claimEveryMs ?? 1_000;
 		const claims = sessions
 			.filter((session) => session.isUsable)
-			.map((session) => {
-				const last = this.#last.get(session.id);
-				// What this worker would use: its fair part once it knows the others, else the limit.
-				const wanted = last ? fairShare(limit, last.claimants, last.rank) : limit;
-				return {key: `session:${session.id}`, wanted, limit};
-			});
+			// Its fair part, or what it still has in flight if more: a worker draining down to a
+			// smaller part keeps holding what it uses, so the grants never add up past the limit.
+			.map((session) => ({key: `session:${session.id}`, wanted: Math.max(session.inFlight, this.#fairPart(session)), limit}));
 		try {
 			const grants = await store.claimShares(claims, owner, now(), now() + 5 * every);
 			this.#failing = false;
