@@ -177,7 +177,8 @@ export class SessionPool {
 		sessions.track(this.#sessions, stored);
 		this.#shared = {sessions, rejections: new AccountRejections({store, key, scope: this.#options.accountScope ?? ''})};
 		if (this.#login && Number.isFinite(this.#maxConcurrency)) {
-			this.#shares = new SessionShares({store, owner: sessions.owner, limit: this.#maxConcurrency, now: this.#now, log: this.#log, onGranted: () => this.#wake()});
+			// Its own claimant name: releasing the session shares must not drop the worker's host shares.
+			this.#shares = new SessionShares({store, owner: `${sessions.owner} sessions`, limit: this.#maxConcurrency, now: this.#now, log: this.#log, onGranted: () => this.#wake()});
 			await this.#shares.start(this.#sessions);
 		}
 	}

@@ -10,7 +10,7 @@ import type {Session} from './session.js';
 
 export interface SessionSharesOptions {
 	readonly store: Store;
-	/** The claimant in the store: this worker's id (its host shares use their own keys). */
+	/** The claimant in the store, for session shares only (stop() releases everything it holds). */
 	readonly owner: string;
 	readonly limit: number;
 	readonly now: () => number;
