@@ -112,6 +112,8 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			store,
 			key: options.secretKey ?? sessionKey(storageDir, log),
 			log,
+			// Login rejections count per account within the run, across its workers.
+			accountScope: `run ${run.id}`,
 			// Login requests are requests: the same throttle, retry policy, cooldowns and stats.
 			traffic: {throttle, retry: defaultRetry, onHostCooldown, stats},
 		});

@@ -22,6 +22,8 @@ import {LoginDeferred, LoginRequestWait, LoginUnavailable} from './login/login-e
 import type {LoginContext, LoginStrategy} from './login/login-strategy.js';
 import type {Session} from './session.js';
 import {createSessionHttp, type FetchDefaults, type LoginRequestSender} from './session-http.js';
+import {AccountRejections} from './account-rejections.js';
+import type {SharedSessions} from './shared-sessions.js';
 
 export type LoginKind = 'login' | 'refresh' | 'relogin';
 
@@ -51,6 +53,8 @@ export interface SessionLoginsOptions {
 	/** Persists the session; awaited before a login or refresh counts as done. */
 	readonly save: (session: Session) => Promise<void>;
 	readonly disable: (session: Session, code: string, reason: string) => Promise<void>;
+	/** Set once the pool shares its sessions through a store: logins single-flight across workers. */
+	readonly shared?: () => {readonly sessions: SharedSessions; readonly rejections: AccountRejections} | undefined;
 }
 
 interface FlightCounters {
@@ -63,8 +67,8 @@ export class SessionLogins {
 	readonly #options: SessionLoginsOptions;
 	readonly #slots: PQueue;
 	readonly #flights = new Map<Session, Promise<void>>();
-	/** Definite rejections by account this run, and the last reason. */
-	readonly #rejections = new Map<string, {count: number; reason: string}>();
+	/** Definite rejections by account (in this process, or the crawl's when shared). */
+	readonly #localRejections = new AccountRejections();
 	/** Accounts let in at least once this run: their sessions log in side by side. */
 	readonly #acceptedAccounts = new Set<string>();
 	/** Until an account is accepted, its sessions log in one at a time (one POST of a bad password). */
@@ -87,9 +91,31 @@ export class SessionLogins {
 	start(session: Session, kind: LoginKind): Promise<void> {
 		const existing = this.#flights.get(session);
 		if (existing) return existing;
-		const flight = this.#authenticate(session, kind).finally(() => this.#flights.delete(session));
+		const flight = this.#acrossWorkers(session, kind).finally(() => this.#flights.delete(session));
 		this.#flights.set(session, flight);
 		return flight;
+	}
+
+	/**
+	 * With shared sessions, the login runs under the session's lock across workers, after loading
+	 * the newest row: if another worker already did what this one set out to do, it is not done again.
+	 */
+	async #acrossWorkers(session: Session, kind: LoginKind): Promise<void> {
+		const shared = this.#options.shared?.();
+		if (!shared) return this.#authenticate(session, kind);
+		const {login, now} = this.#options;
+		const generation = session.generation;
+		const isSatisfied = (): boolean => {
+			if (session.state === 'disabled') return true;
+			if (kind === 'relogin') return session.generation > generation;
+			return session.state === 'ready' && (kind === 'login' || !(login.needsRefresh?.(session, now()) ?? false));
+		};
+		const result = await shared.sessions.singleFlight(session, isSatisfied, () => this.#authenticate(session, kind));
+		if (result === 'loaded') this.#options.log.info(`session ${session.id}: ${session.state === 'disabled' ? 'disabled' : 'logged in'} by another worker; loaded`);
+	}
+
+	get #rejections(): AccountRejections {
+		return this.#options.shared?.()?.rejections ?? this.#localRejections;
 	}
 
 	async #authenticate(session: Session, kind: LoginKind): Promise<void> {
@@ -122,9 +148,9 @@ export class SessionLogins {
 
 	async #loginAsAccount(session: Session, context: LoginContext, counters: FlightCounters, isRelogin: boolean): Promise<void> {
 		const {login, log, save, loginMaxAttempts, loginRetryDelayMs, now} = this.#options;
-		const username = session.username;
+		const {username, account} = session;
 		for (;;) {
-			const rejected = this.#rejections.get(username);
+			const rejected = await this.#rejections.of(account);
 			if (rejected && rejected.count >= loginMaxAttempts) {
 				// The site said no to these credentials: another POST could lock the account.
 				const reason = `not tried: the account was rejected ${rejected.count} time(s) this run (loginMaxAttempts ${loginMaxAttempts}): ${rejected.reason}`;
@@ -134,42 +160,44 @@ export class SessionLogins {
 			if (rejected) await delay(loginRetryDelayMs * rejected.count);
 			const outcome = await this.#accountTurn(username, async () => {
 				// Another session of the account may have been rejected while this one waited its turn.
-				const latest = this.#rejections.get(username);
-				if (latest && latest.count >= loginMaxAttempts) return 'rejected' as const;
+				const latest = await this.#rejections.of(account);
+				if (latest && latest.count >= loginMaxAttempts) return {kind: 'rejected' as const};
 				// Start clean: a stale login cookie or token must not ride along with the new login.
 				session.resetAuth();
 				try {
 					await this.#withWaits(session, counters, () => this.#slots.add(() => login.login(context)));
-					return 'ok' as const;
+					return {kind: 'ok' as const};
 				} catch (error) {
 					if (error instanceof LoginDeferred) throw error;
 					session.stats.loginFailures++;
-					return error;
+					const {code, message} = describeError(error);
+					if (code !== 'LOGIN_FAILED' || error instanceof LoginUnavailable) return {kind: 'error' as const, error, code, message};
+					// Recorded before the turn ends: the account's next login (any worker's) sees it first.
+					const {count} = await this.#rejections.add(account, message);
+					return {kind: 'rejection' as const, error, count, message};
 				}
 			});
-			if (outcome === 'ok') {
+			if (outcome.kind === 'ok') {
 				this.#acceptedAccounts.add(username);
 				session.markLoggedIn(now(), isRelogin);
 				await save(session);
 				log.info(`session ${session.id}: ${isRelogin ? 'logged in again' : 'logged in'}`);
 				return;
 			}
-			if (outcome === 'rejected') continue;
-			const {code, message} = describeError(outcome);
-			if (code === 'LOGIN_FAILED' && !(outcome instanceof LoginUnavailable)) {
-				const count = (this.#rejections.get(username)?.count ?? 0) + 1;
-				this.#rejections.set(username, {count, reason: message});
+			if (outcome.kind === 'rejected') continue;
+			if (outcome.kind === 'rejection') {
+				const {count, message} = outcome;
 				if (count < loginMaxAttempts) {
 					log.warn(`session ${session.id}: ${message} (attempt ${count}/${loginMaxAttempts} for the account)`);
 					continue;
 				}
 				await this.#options.disable(session, 'LOGIN_FAILED', message);
-				throw new CrawljarError('LOGIN_FAILED', `session ${session.id} disabled after ${count} failed login attempt(s): ${message}`, {cause: outcome});
+				throw new CrawljarError('LOGIN_FAILED', `session ${session.id} disabled after ${count} failed login attempt(s): ${message}`, {cause: outcome.error});
 			}
 			// Not the credentials (plain http refused, a redirect loop, an endpoint that kept failing): this session stops.
-			const finalCode = code === 'ERR_INSECURE_CREDENTIALS' ? code : 'LOGIN_FAILED';
-			await this.#options.disable(session, finalCode, message);
-			throw new CrawljarError(finalCode, `session ${session.id} disabled after a failed login: ${message}`, {cause: outcome});
+			const finalCode = outcome.code === 'ERR_INSECURE_CREDENTIALS' ? outcome.code : 'LOGIN_FAILED';
+			await this.#options.disable(session, finalCode, outcome.message);
+			throw new CrawljarError(finalCode, `session ${session.id} disabled after a failed login: ${outcome.message}`, {cause: outcome.error});
 		}
 	}
 
@@ -194,9 +222,18 @@ export class SessionLogins {
 		}
 	}
 
-	/** One login at a time per account until the account has been let in once this run. */
+	/**
+	 * One login at a time per account until the account has been let in once this run: in this
+	 * process, and with shared sessions across workers too (the account's lock in the store).
+	 */
 	async #accountTurn<T>(username: string, turn: () => Promise<T>): Promise<T> {
 		if (this.#acceptedAccounts.has(username)) return turn();
+		const shared = this.#options.shared?.();
+		if (shared) return this.#localAccountTurn(username, () => shared.sessions.whenLocked(`account ${username}`, turn));
+		return this.#localAccountTurn(username, turn);
+	}
+
+	async #localAccountTurn<T>(username: string, turn: () => Promise<T>): Promise<T> {
 		const previous = this.#accountTurns.get(username) ?? Promise.resolve();
 		let done!: () => void;
 		const mine = new Promise<void>((resolve) => (done = resolve));

@@ -9,8 +9,11 @@ import {SESSION_DEFAULTS} from './session-options.js';
 import {Session, type Account} from './session.js';
 import type {FetchDefaults} from './session-http.js';
 import {SessionLogins, type LoginTraffic} from './session-logins.js';
-import {fromStoredSession, summarizeSession, toStoredSession, type SessionSummary} from './session-persistence.js';
+import {fromStoredSession, summarizeSession, type SessionSummary} from './session-persistence.js';
 import {SessionSaver} from './session-saver.js';
+import {AccountRejections} from './account-rejections.js';
+import {SessionShares} from './session-shares.js';
+import {SharedSessions, type SharedSessionsTiming} from './shared-sessions.js';
 
 export interface SessionPoolOptions {
 	readonly accounts: readonly Account[];
@@ -43,6 +46,15 @@ export interface SessionPoolOptions {
 	readonly now?: () => number;
 	/** The run's host throttle, retry policy and stats, for login requests. Without it they go unthrottled. */
 	readonly traffic?: LoginTraffic;
+	/**
+	 * This worker's id in the store's login locks and session shares (with a store, sessions are
+	 * shared by every pool on it: README "Many workers on one store"). @default `<host>:<pid>:<random>`
+	 */
+	readonly workerId?: string;
+	/** Login rejections count per account within this scope (the run id). @default '' */
+	readonly accountScope?: string;
+	/** Lock, poll and wait timing of the shared sessions (tests shorten them). */
+	readonly sharedTiming?: Partial<SharedSessionsTiming>;
 }
 
 /** What relogin() did: started one, joined one already running, or found it already done. */
@@ -83,6 +95,8 @@ export class SessionPool {
 	readonly #now: () => number;
 	readonly #log: {info(message: string): void; warn(message: string): void};
 	#saver: SessionSaver | undefined;
+	#shared: {readonly sessions: SharedSessions; readonly rejections: AccountRejections} | undefined;
+	#shares: SessionShares | undefined;
 	#leases = 0;
 
 	constructor(options: SessionPoolOptions) {
@@ -117,32 +131,55 @@ export class SessionPool {
 			...(options.traffic ? {traffic: options.traffic} : {}),
 			save: async (session) => this.#saver?.save(session),
 			disable: (session, code, reason) => this.disable(session, code, reason),
+			shared: () => this.#shared,
 		});
 		for (const account of options.accounts) {
 			for (let n = 1; n <= perAccount; n++) this.#sessions.push(new Session(`${account.username}#${n}`, account));
 		}
 	}
 
-	/** Loads persisted sessions: valid ones are reused without a login; undecryptable ones are ignored. */
+	/**
+	 * Loads persisted sessions: valid ones are reused without a login; undecryptable ones are
+	 * ignored. From then on the sessions are shared with every other pool on the store: saves are
+	 * compare-and-set, newer rows are polled and swapped in, logins are single-flight across them.
+	 */
 	async init(): Promise<void> {
 		const {store} = this.#options;
 		if (!store) return;
 		const key = this.#options.key ?? resolveKey();
-		this.#saver = new SessionSaver(store, (session) => toStoredSession(session, key, this.#now()), this.#log);
+		const sessions = new SharedSessions({
+			store,
+			key,
+			...(this.#options.workerId === undefined ? {} : {owner: this.#options.workerId}),
+			now: this.#now,
+			log: this.#log,
+			isBusy: (session) => this.#logins?.running(session) !== undefined,
+			onDisabled: () => this.#wake(),
+			...(this.#options.sharedTiming ? {timing: this.#options.sharedTiming} : {}),
+		});
+		this.#saver = new SessionSaver((session) => sessions.save(session), this.#log);
 		let undecryptable = 0;
-		for (const stored of await store.loadSessions()) {
-			const index = this.#sessions.findIndex((session) => session.id === stored.id);
+		const stored = await sessions.load();
+		for (const row of stored) {
+			const index = this.#sessions.findIndex((session) => session.id === row.id);
 			const current = this.#sessions[index];
 			// A session of an account no longer in the definition stays in the store, unused.
-			if (!current || stored.account !== current.username) continue;
+			if (!current || row.account !== current.username) continue;
 			try {
-				const restored = fromStoredSession(stored, current.account, key, this.#now());
+				const restored = fromStoredSession(row, current.account, key, this.#now());
 				if (!this.#login) restored.state = 'ready';
 				this.#sessions[index] = restored;
 			} catch (error) {
 				undecryptable++;
 				if (undecryptable === 1) this.#log.warn(`${describeError(error).message}; those sessions log in again`);
 			}
+		}
+		sessions.track(this.#sessions, stored);
+		this.#shared = {sessions, rejections: new AccountRejections({store, key, scope: this.#options.accountScope ?? ''})};
+		if (this.#login && Number.isFinite(this.#maxConcurrency)) {
+			// Its own claimant name: releasing the session shares must not drop the worker's host shares.
+			this.#shares = new SessionShares({store, owner: `${sessions.owner} sessions`, limit: this.#maxConcurrency, now: this.#now, log: this.#log, onGranted: () => this.#wake()});
+			await this.#shares.start(this.#sessions);
 		}
 	}
 
@@ -168,7 +205,7 @@ export class SessionPool {
 	lease(): Session | undefined {
 		let best: Session | undefined;
 		for (const session of this.#sessions) {
-			if (!session.isUsable || session.inFlight >= this.#maxConcurrency) continue;
+			if (!session.isUsable || session.inFlight >= this.#allowed(session)) continue;
 			if (!best || isBetterLease(session, best)) best = session;
 		}
 		if (best) {
@@ -286,9 +323,19 @@ export class SessionPool {
 		};
 	}
 
-	/** Waits for pending saves (call before closing the store). */
+	/**
+	 * Waits for pending saves (call before closing the store). Also ends this pool's part in the
+	 * shared sessions: it stops polling for other workers' changes and gives up its session shares.
+	 */
 	async flush(): Promise<void> {
+		this.#shared?.sessions.stop();
+		await this.#shares?.stop();
 		await this.#saver?.flush();
+	}
+
+	/** Requests in flight allowed on `session` here: maxConcurrency, or this worker's share of it across the crawl. */
+	#allowed(session: Session): number {
+		return this.#shares ? this.#shares.allowed(session) : this.#maxConcurrency;
 	}
 
 	#wake(): void {

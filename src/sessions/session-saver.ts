@@ -2,7 +2,6 @@
 // session run in order, and a burst of changes while a save is running collapses into one
 // more save, which serializes the session when it starts and so carries every change so far.
 import {describeError} from '../errors.js';
-import type {Store, StoredSession} from '../store/store.js';
 import type {Session} from './session.js';
 
 interface SaveState {
@@ -11,14 +10,13 @@ interface SaveState {
 }
 
 export class SessionSaver {
-	readonly #store: Store;
-	readonly #toStored: (session: Session) => StoredSession;
+	readonly #write: (session: Session) => Promise<void>;
 	readonly #log: {warn(message: string): void};
 	readonly #states = new Map<string, SaveState>();
 
-	constructor(store: Store, toStored: (session: Session) => StoredSession, log: {warn(message: string): void}) {
-		this.#store = store;
-		this.#toStored = toStored;
+	/** `write` persists one session (shared-sessions.ts: a compare-and-set, merged on conflict). */
+	constructor(write: (session: Session) => Promise<void>, log: {warn(message: string): void}) {
+		this.#write = write;
 		this.#log = log;
 	}
 
@@ -34,7 +32,7 @@ export class SessionSaver {
 		const next = current.tail.then(async () => {
 			current.queued = undefined;
 			try {
-				await this.#store.saveSession(this.#toStored(session));
+				await this.#write(session);
 			} catch (error) {
 				this.#log.warn(`could not save session ${session.id}: ${describeError(error).message}`);
 			}

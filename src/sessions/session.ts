@@ -67,6 +67,8 @@ export interface SessionMeta {
 	readonly account: string;
 	readonly state: SessionState;
 	readonly disabledReason: string | undefined;
+	/** The error code it was disabled with (LOGIN_FAILED, ERR_INSECURE_CREDENTIALS…): other workers disable it with the same. */
+	readonly disabledCode?: string | undefined;
 	readonly cookies: readonly CookieSummary[];
 	readonly tokenExpiresAt: number | undefined;
 	readonly hasRefreshToken: boolean;
@@ -226,6 +228,7 @@ export class Session {
 			account: this.username,
 			state: this.state === 'logging-in' ? 'new' : this.state,
 			disabledReason: this.disabledReason,
+			disabledCode: this.disabledCode,
 			cookies: this.cookies(),
 			tokenExpiresAt: this.tokens?.expiresAt,
 			hasRefreshToken: this.tokens?.refreshToken !== undefined,

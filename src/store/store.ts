@@ -212,6 +212,19 @@ export interface StoredSession {
 	/** Encrypted blob: cookie jar, tokens, credentials. */
 	readonly secret: string;
 	readonly updatedAt: number;
+	/**
+	 * Bumped by every write of the row (1 for a new row). Set by the store on what it returns;
+	 * ignored on what it is given. Compare-and-set (saveSessionIf) is on this number.
+	 */
+	readonly version?: number;
+}
+
+/** Session rows written since a cursor (see Store.sessionChanges). */
+export interface SessionChanges {
+	/** In write order; each with its version. */
+	readonly sessions: StoredSession[];
+	/** Pass back to the next call: only rows written after these come back. */
+	readonly cursor: number;
 }
 
 /**
@@ -343,6 +356,31 @@ export interface Store {
 	loadSessions(): Promise<StoredSession[]>;
 	saveSession(session: StoredSession): Promise<void>;
 	deleteSessions(id?: string): Promise<number>;
+
+	// Sessions shared by several workers (issue 10): rows carry a version, every write moves a
+	// change cursor, and a named lock with an owner and an expiry makes a login single-flight
+	// across processes. `saveSession` stays the unconditional form (it bumps the version too).
+	/**
+	 * Compare-and-set: writes the session only if its row's version is `expectedVersion` (0: no
+	 * row yet). Returns the row's new version, or undefined when another writer got there first.
+	 * Two callers with the same expected version never both win, across processes too.
+	 */
+	saveSessionIf(session: StoredSession, expectedVersion: number): Promise<number | undefined>;
+	/**
+	 * The rows written after `cursor` (0: all of them), oldest write first. One indexed query,
+	 * whatever the number of sessions: workers poll it about once a second. A row written while
+	 * the call runs comes back at the next call, never skipped (writes get increasing cursors in
+	 * the order they commit).
+	 */
+	sessionChanges(cursor: number): Promise<SessionChanges>;
+	/**
+	 * Takes (or renews) the lock `key` for `holder.owner` until `holder.expiresAt`: true if it is
+	 * now held by that owner. A lock held by another owner is taken over only once it expired by
+	 * `now` (its holder died or stalled). Exclusive across handles and processes.
+	 */
+	lockSession(key: string, holder: LeaseHolder, now: number): Promise<boolean>;
+	/** Releases `key` if `owner` still holds it (a lock taken over by another stays theirs). */
+	unlockSession(key: string, owner: string): Promise<void>;
 
 	/** Small persistent key/value state: the run lock, last schedule fire, … (host state: `hosts`; an old store's `hosts` key is still read on resume). */
 	getMeta(key: string): Promise<string | undefined>;

@@ -60,17 +60,52 @@ export function html(body: string): string {
 	return `<!doctype html><html><head><title>t</title></head><body>${body}</body></html>`;
 }
 
-/** A Store test double with only the session methods (the rest are never called by the pool). */
+/**
+ * A Store test double with only the session methods (the rest are never called by the pool), for
+ * one pool: a single writer, so compare-and-set always wins and shares grant what is wanted.
+ */
 export function memorySessionStore(onSave?: (session: StoredSession) => void): Store & {rows: Map<string, StoredSession>} {
 	const rows = new Map<string, StoredSession>();
+	const changes = new Map<string, number>();
+	const meta = new Map<string, string>();
+	let cursor = 0;
+	const write = (session: StoredSession): number => {
+		const version = (rows.get(session.id)?.version ?? 0) + 1;
+		rows.set(session.id, {...session, version});
+		changes.set(session.id, ++cursor);
+		onSave?.(session);
+		return version;
+	};
 	const store = {
 		rows,
 		async loadSessions() {
 			return [...rows.values()];
 		},
 		async saveSession(session: StoredSession) {
-			rows.set(session.id, session);
-			onSave?.(session);
+			write(session);
+		},
+		async saveSessionIf(session: StoredSession, expected: number) {
+			return (rows.get(session.id)?.version ?? 0) === expected ? write(session) : undefined;
+		},
+		async sessionChanges(after: number) {
+			const sessions = [...rows.values()].filter((row) => changes.get(row.id)! > after).sort((a, b) => changes.get(a.id)! - changes.get(b.id)!);
+			return {sessions, cursor};
+		},
+		async lockSession() {
+			return true;
+		},
+		async unlockSession() {},
+		async claimShares(claims: ReadonlyArray<{key: string; wanted: number}>) {
+			return claims.map(({key, wanted}) => ({key, granted: wanted, claimants: 1, rank: 0}));
+		},
+		async releaseShares() {
+			return 0;
+		},
+		async getMeta(key: string) {
+			return meta.get(key);
+		},
+		async setMeta(key: string, value: string) {
+			meta.set(key, value);
 		},
 		async deleteSessions(id?: string) {
 			if (id === undefined) {

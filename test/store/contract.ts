@@ -10,6 +10,7 @@ import type {NewRequest, Store, StoredRequest, StoredSession} from '../../src/st
 import {collect, done, keys, request, retry} from './contract-helpers.js';
 import {crashContract} from './contract-crashes.js';
 import {leaseContract} from './contract-leases.js';
+import {sessionContract} from './contract-sessions.js';
 import {twoHandleContract} from './contract-two-handles.js';
 import {workerContract, workerPairContract} from './contract-workers.js';
 import {shareContract} from './contract-shares.js';
@@ -337,7 +338,12 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
 			await store.saveSession(session('s3', 'new', 3));
 			await store.saveSession(session('s1', 'healthy', 10));
 			const loaded = (await store.loadSessions()).sort((x, y) => x.id.localeCompare(y.id));
-			assert.deepEqual(loaded, [session('s1', 'healthy', 10), session('s2', 'new', 2), session('s3', 'new', 3)]);
+			// Every write bumps the row's version: s1 was written twice.
+			assert.deepEqual(loaded, [
+				{...session('s1', 'healthy', 10), version: 2},
+				{...session('s2', 'new', 2), version: 1},
+				{...session('s3', 'new', 3), version: 1},
+			]);
 
 			assert.equal(await store.deleteSessions('s2'), 1);
 			assert.equal(await store.deleteSessions('s2'), 0);
@@ -388,6 +394,7 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
 			workerPairContract(openPair);
 		}
 		if (openPair) twoHandleContract(openPair);
+		sessionContract(open, openPair);
 		shareContract(open, openPair);
 		hostContract(open, openPair);
 

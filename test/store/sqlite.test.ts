@@ -66,7 +66,7 @@ describe('SqliteStore', () => {
 				(await second.failedRequests(run.id, 10)).map((failed) => [failed.url, failed.status, failed.retryCount]),
 				[['https://example.com/b', 404, 2]],
 			);
-			assert.deepEqual(await second.loadSessions(), [{id: 's1', account: 'alice', state: 'healthy', meta: {n: 1}, secret: 'enc', updatedAt: 5}]);
+			assert.deepEqual(await second.loadSessions(), [{id: 's1', account: 'alice', state: 'healthy', meta: {n: 1}, secret: 'enc', updatedAt: 5, version: 1}]);
 			assert.equal(await second.getMeta('cooldown'), '42');
 			assert.deepEqual(await second.releaseInflight(run.id), {released: 1, crashed: 0});
 			// c, found in flight, goes first and alone; then the rest.
@@ -237,7 +237,7 @@ describe('SqliteStore', () => {
 		const raw = new Database(file, {readonly: true});
 		try {
 			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
-			assert.equal(schemaVersion, 6);
+			assert.equal(schemaVersion, 7);
 		} finally {
 			raw.close();
 		}
@@ -281,6 +281,38 @@ describe('SqliteStore', () => {
 			assert.equal(raw.pragma('user_version', {simple: true}), schemaVersion);
 		} finally {
 			raw.close();
+		}
+	});
+
+	test('a version-3 file (before shared sessions) is migrated: its sessions get version 1 and a change cursor', async () => {
+		const file = tempFile();
+		fs.mkdirSync(path.dirname(file), {recursive: true});
+		const old = new Database(file);
+		for (const migration of migrations.slice(0, 3)) old.exec(migration);
+		old.pragma('user_version = 3');
+		const insert = old.prepare<[id: string]>(`INSERT INTO sessions (id, account, state, meta, secret, updated_at) VALUES (?, 'a', 'ready', '{}', 'enc', 1)`);
+		insert.run('a#1');
+		insert.run('a#2');
+		old.close();
+
+		const store = SqliteStore.open(file);
+		try {
+			// A worker's first poll (cursor 0) sees the old rows, so a pool loading them misses none.
+			const changes = await store.sessionChanges(0);
+			assert.deepEqual(
+				changes.sessions.map((row) => [row.id, row.version]),
+				[
+					['a#1', 1],
+					['a#2', 1],
+				],
+			);
+			assert.equal(await store.saveSessionIf({id: 'a#2', account: 'a', state: 'ready', meta: {}, secret: 'new', updatedAt: 2}, 1), 2);
+			assert.deepEqual(
+				(await store.sessionChanges(changes.cursor)).sessions.map((row) => row.secret),
+				['new'],
+			);
+		} finally {
+			await store.close();
 		}
 	});
 

@@ -23,12 +23,13 @@ import type {
 	Store,
 	StoredHost,
 	StoredRequest,
+	SessionChanges,
 	StoredSession,
 	WorkerRecord,
 	WorkerStats,
 } from '../store.js';
 import {CRASHED_WORKER_MESSAGE, CRASHES_BEFORE_FAILING} from '../store.js';
-import {prepareCompletions, prepareRequest, toJson} from '../sqlite/serialize.js';
+import {prepareCompletions, prepareRequest, sessionRowValues, toJson} from '../sqlite/serialize.js';
 import {toFailedRequest, toRunRecord, toStoredSession} from '../sqlite/rows.js';
 import type {FailedRow, RunRow, SessionRow} from '../sqlite/rows.js';
 import {commitBatchParams, fencedResult} from './commit-batch.js';
@@ -36,6 +37,7 @@ import {createPool, defaultReconnectBudgetMs, poolConfig, reconnecting, retrying
 import {migrate, schemaOf} from './schema.js';
 import {buildStatements, itemPageSize, requestColumns} from './statements.js';
 import type {Sql} from './statements.js';
+import {buildSessionStatements, type SessionSql} from './session-statements.js';
 import {toLeasedRequest, type LeasedPgRow} from './rows.js';
 import {buildWorkerStatements, type WorkerSql} from './worker-statements.js';
 import * as workers from './workers.js';
@@ -65,6 +67,7 @@ export class PostgresStore implements Store {
 	readonly #reconnectBudgetMs: number;
 	/** Several processes, on several machines, may run one crawl: the worker registry arbitrates. */
 	readonly isShared = true;
+	readonly #sessionSql: SessionSql;
 	/** The pool (pg is loaded on first use), created on open; close ends it. */
 	readonly #pool: Promise<pg.Pool>;
 	/** The pool once the schema is created and migrated; every call waits for it. */
@@ -86,6 +89,7 @@ export class PostgresStore implements Store {
 		this.#sql = buildStatements(schema);
 		this.#workerSql = buildWorkerStatements(schema);
 		this.#reconnectBudgetMs = options.reconnectBudgetMs ?? defaultReconnectBudgetMs;
+		this.#sessionSql = buildSessionStatements(schema);
 		poolConfig(options.url); // a bad URL throws here, naming the field
 		this.#pool = createPool(options.url);
 		this.#pool.catch(() => {});
@@ -277,15 +281,28 @@ export class PostgresStore implements Store {
 	}
 
 	async saveSession(session: StoredSession): Promise<void> {
-		const meta = toJson(session.meta, `Metadata of session ${session.id}`);
-		await this.#rows('saving a session', this.#sql.saveSession, [
-			session.id,
-			session.account,
-			session.state,
-			meta,
-			session.secret,
-			session.updatedAt,
-		]);
+		await this.#changes('saving a session', this.#sessionSql.saveSession, sessionRowValues(session));
+	}
+
+	async saveSessionIf(session: StoredSession, expectedVersion: number): Promise<number | undefined> {
+		const changed =
+			expectedVersion === 0
+				? await this.#changes('saving a session', this.#sessionSql.insertSessionIfAbsent, sessionRowValues(session))
+				: await this.#changes('saving a session', this.#sessionSql.updateSessionIfVersion, [...sessionRowValues(session), expectedVersion]);
+		return changed === 1 ? expectedVersion + 1 : undefined;
+	}
+
+	async sessionChanges(cursor: number): Promise<SessionChanges> {
+		const rows = await this.#rows<SessionRow>('reading session changes', this.#sessionSql.sessionChanges, [cursor]);
+		return {sessions: rows.map(toStoredSession), cursor: rows.at(-1)?.change_seq ?? cursor};
+	}
+
+	async lockSession(key: string, holder: LeaseHolder, now: number): Promise<boolean> {
+		return (await this.#changes('locking a session', this.#sessionSql.lock, [key, holder.owner, holder.expiresAt, now])) === 1;
+	}
+
+	async unlockSession(key: string, owner: string): Promise<void> {
+		await this.#changes('unlocking a session', this.#sessionSql.unlock, [key, owner]);
 	}
 
 	async deleteSessions(id?: string): Promise<number> {

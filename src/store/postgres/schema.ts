@@ -166,6 +166,21 @@ const migrations: readonly ((s: string) => string)[] = [
 		rate_set_at bigint NOT NULL DEFAULT 0
 	);
 	`,
+	// 6: sessions shared by several workers: a version per row (compare-and-set), a change cursor
+	// (workers poll the rows written since theirs; see session-statements.ts) and the
+	// single-flight login locks.
+	(s) => `
+	ALTER TABLE ${s}.sessions ADD COLUMN version integer NOT NULL DEFAULT 1;
+	ALTER TABLE ${s}.sessions ADD COLUMN change_seq bigint NOT NULL DEFAULT 0;
+	CREATE SEQUENCE ${s}.session_changes;
+	UPDATE ${s}.sessions SET change_seq = nextval('${s}.session_changes');
+	CREATE INDEX sessions_changes ON ${s}.sessions (change_seq);
+	CREATE TABLE ${s}.session_locks (
+		key text PRIMARY KEY,
+		owner text NOT NULL,
+		expires_at bigint NOT NULL
+	);
+	`,
 ];
 
 /** The schema version this build writes. */

@@ -141,9 +141,6 @@ export function buildStatements(schema: string) {
 			WHERE run_id = $1 AND state = 'failed' ORDER BY id LIMIT $2`,
 
 		loadSessions: `SELECT * FROM ${s}.sessions ORDER BY id`,
-		saveSession: `INSERT INTO ${s}.sessions (id, account, state, meta, secret, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (id) DO UPDATE SET account = excluded.account, state = excluded.state,
-				meta = excluded.meta, secret = excluded.secret, updated_at = excluded.updated_at`,
 		deleteSession: `DELETE FROM ${s}.sessions WHERE id = $1`,
 		deleteAllSessions: `DELETE FROM ${s}.sessions`,
 

@@ -43,6 +43,8 @@ export interface SessionRow {
 	readonly meta: string;
 	readonly secret: string;
 	readonly updated_at: number;
+	readonly version: number;
+	readonly change_seq: number;
 }
 
 export function toRunRecord(row: RunRow): RunRecord {
@@ -95,5 +97,6 @@ export function toStoredSession(row: SessionRow): StoredSession {
 		meta: JSON.parse(row.meta) as Record<string, unknown>,
 		secret: row.secret,
 		updatedAt: row.updated_at,
+		version: row.version,
 	};
 }

@@ -110,6 +110,19 @@ export const migrations: readonly string[] = [
 		rate_set_at INTEGER NOT NULL DEFAULT 0
 	) WITHOUT ROWID;
 	`,
+	// 7: sessions shared by several workers: a version per row (compare-and-set), a change cursor
+	// (workers poll the rows written since theirs) and the single-flight login locks.
+	`
+	ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+	ALTER TABLE sessions ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+	UPDATE sessions SET change_seq = rowid;
+	CREATE INDEX sessions_changes ON sessions (change_seq);
+	CREATE TABLE session_locks (
+		key TEXT PRIMARY KEY,
+		owner TEXT NOT NULL,
+		expires_at INTEGER NOT NULL
+	);
+	`,
 ];
 
 /** The schema version this build writes. */

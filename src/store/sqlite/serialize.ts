@@ -2,7 +2,7 @@
 // cannot be stored (a BigInt, a cycle, undefined) fails the call early with ERR_STORAGE and
 // never leaves a half-applied batch or an open transaction behind.
 import {CrawljarError, redactUrl} from '../../errors.js';
-import type {Completion, NewRequest} from '../store.js';
+import type {Completion, NewRequest, StoredSession} from '../store.js';
 
 /** Bind order of the `insertRequest` statement after run_id. */
 export type RequestInsert = readonly [
@@ -81,4 +81,10 @@ function hostOf(url: string): string {
 	} catch {
 		return '';
 	}
+}
+
+/** A session's columns, in statement order: id, account, state, meta (JSON), secret, updated_at. */
+export function sessionRowValues(session: StoredSession): [string, string, string, string, string, number] {
+	const meta = toJson(session.meta, `Metadata of session ${session.id}`);
+	return [session.id, session.account, session.state, meta, session.secret, session.updatedAt];
 }

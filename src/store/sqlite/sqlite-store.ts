@@ -23,6 +23,7 @@ import type {
 	Store,
 	StoredHost,
 	StoredRequest,
+	SessionChanges,
 	StoredSession,
 	WorkerRecord,
 	WorkerStats,
@@ -33,12 +34,14 @@ import type {CountDelta} from './count-cache.js';
 import {openDatabase} from './open-database.js';
 import {toFailedRequest, toRunRecord, toStoredRequest, toStoredSession} from './rows.js';
 import type {LeasedRow} from './rows.js';
-import {prepareCompletions, prepareRequest, toJson} from './serialize.js';
+import {prepareCompletions, prepareRequest, sessionRowValues, toJson} from './serialize.js';
 import type {PreparedCompletion, RequestInsert} from './serialize.js';
 import {itemPageSize, prepareStatements} from './statements.js';
 import {checkpointWalBytes} from './wal-limits.js';
 import {prepareLeaseStatements} from './lease-statements.js';
 import type {LeaseStatements} from './lease-statements.js';
+import {prepareSessionStatements} from './session-statements.js';
+import type {SessionStatements} from './session-statements.js';
 import type {Statements} from './statements.js';
 import {SqliteWorkers} from './workers.js';
 import {prepareShareStatements} from './share-statements.js';
@@ -63,6 +66,7 @@ export class SqliteStore implements Store {
 		(runId: number, owner: string, completions: readonly PreparedCompletion[], delta: CountDelta) => FencedCommit
 	>;
 	readonly #leases: LeaseStatements;
+	readonly #sessions: SessionStatements;
 	readonly #shares: ShareStatements;
 	readonly #hosts: HostStatements;
 	/** undefined for ':memory:', which has no WAL. */
@@ -98,6 +102,7 @@ export class SqliteStore implements Store {
 		// handle on the same file wrote in between.
 		const leases = prepareLeaseStatements(db);
 		this.#leases = leases;
+		this.#sessions = prepareSessionStatements(db);
 		this.#shares = prepareShareStatements(db);
 		this.#hosts = prepareHostStatements(db);
 		this.#lease = db.transaction((runId: number, now: number, limit: number, holder?: LeaseHolder): LeasedRow[] => {
@@ -278,9 +283,30 @@ export class SqliteStore implements Store {
 	}
 
 	async saveSession(session: StoredSession): Promise<void> {
-		const meta = toJson(session.meta, `Metadata of session ${session.id}`);
-		this.#sql.saveSession.run(session.id, session.account, session.state, meta, session.secret, session.updatedAt);
+		this.#sessions.saveSession.run(...sessionRowValues(session));
 		this.#wrote();
+	}
+
+	async saveSessionIf(session: StoredSession, expectedVersion: number): Promise<number | undefined> {
+		const [id, ...rest] = sessionRowValues(session);
+		const {changes} =
+			expectedVersion === 0
+				? this.#sessions.insertSessionIfAbsent.run(id, ...rest)
+				: this.#sessions.updateSessionIfVersion.run(...rest, id, expectedVersion);
+		return this.#afterChanges(changes) === 1 ? expectedVersion + 1 : undefined;
+	}
+
+	async sessionChanges(cursor: number): Promise<SessionChanges> {
+		const rows = this.#sessions.sessionChanges.all(cursor);
+		return {sessions: rows.map(toStoredSession), cursor: rows.at(-1)?.change_seq ?? cursor};
+	}
+
+	async lockSession(key: string, holder: LeaseHolder, now: number): Promise<boolean> {
+		return this.#afterChanges(this.#sessions.lock.run(key, holder.owner, holder.expiresAt, now).changes) === 1;
+	}
+
+	async unlockSession(key: string, owner: string): Promise<void> {
+		this.#afterChanges(this.#sessions.unlock.run(key, owner).changes);
 	}
 
 	async deleteSessions(id?: string): Promise<number> {

@@ -107,13 +107,6 @@ export function prepareStatements(db: Database.Database) {
 		),
 
 		loadSessions: db.prepare<[], SessionRow>(`SELECT * FROM sessions ORDER BY id`),
-		saveSession: db.prepare<
-			[id: string, account: string, state: string, meta: string, secret: string, updatedAt: number]
-		>(
-			`INSERT INTO sessions (id, account, state, meta, secret, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET account = excluded.account, state = excluded.state,
-				meta = excluded.meta, secret = excluded.secret, updated_at = excluded.updated_at`,
-		),
 		deleteSession: db.prepare<[id: string]>(`DELETE FROM sessions WHERE id = ?`),
 		deleteAllSessions: db.prepare<[]>(`DELETE FROM sessions`),
 
