@@ -200,7 +200,12 @@ async function dropSchema(url: string, schema: string): Promise<void> {
 function cpuTicks(pids: readonly number[]): number {
 	let ticks = 0;
 	for (const pid of pids) {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		let stat: string;
+		try {
+			stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		} catch {
+			continue; // the backend is gone (its connection dropped): its CPU is not counted
+		}
 		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 		ticks += Number(fields[11]) + Number(fields[12]);
 	}
