@@ -5,6 +5,7 @@
 //   schedule-run        {owner, expiresAt} of the scheduler whose run is going, renewed while it goes
 // A hold expires (a scheduler killed mid-run must not block the crawler for ever), so expiry
 // compares the clocks of two machines: keep them in sync (NTP), the default hold is a minute.
+// A hold of a process on this host that is gone (kill -9) is free at once, as the run lock is.
 import {randomUUID} from 'node:crypto';
 import {hostname} from 'node:os';
 import type {Store} from '../store/store.js';
@@ -52,6 +53,20 @@ export interface StoreRunHoldsOptions {
 interface Hold {
 	readonly owner: string;
 	readonly expiresAt: number;
+	readonly host?: string;
+	readonly pid?: number;
+}
+
+/** Whether a hold is still someone else's: not ours, not expired, and not left by a dead process of this host. */
+function isHeldByOther(hold: Hold, owner: string, now: number): boolean {
+	if (hold.owner === owner || hold.expiresAt <= now) return false;
+	if (hold.host !== hostname() || hold.pid === undefined || hold.pid === process.pid) return true;
+	try {
+		process.kill(hold.pid, 0);
+		return true;
+	} catch (error) {
+		return (error as NodeJS.ErrnoException).code === 'EPERM';
+	}
 }
 
 /** Run holds in the store, renewed every holdMs / 3 on the injected timers. */
@@ -77,7 +92,7 @@ export class StoreRunHolds implements RunHolds {
 		for (let round = 0; round < maxClaimRounds; round++) {
 			const current = await store.getMeta(RUN_HOLD_KEY);
 			const holder = parseHold(current);
-			if (holder !== undefined && holder.owner !== this.#owner && holder.expiresAt > this.#timers.now()) return undefined;
+			if (holder !== undefined && isHeldByOther(holder, this.#owner, this.#timers.now())) return undefined;
 			const value = this.#value();
 			if (await store.compareAndSetMeta(RUN_HOLD_KEY, current, value)) return this.#keep(name, store, value);
 		}
@@ -85,7 +100,7 @@ export class StoreRunHolds implements RunHolds {
 	}
 
 	#value(): string {
-		return JSON.stringify({owner: this.#owner, expiresAt: this.#timers.now() + this.#holdMs} satisfies Hold);
+		return JSON.stringify({owner: this.#owner, expiresAt: this.#timers.now() + this.#holdMs, host: hostname(), pid: process.pid} satisfies Hold);
 	}
 
 	/** Renews the hold until released; each change is a compare-and-set on the value we wrote last. */

@@ -2,6 +2,7 @@
 // store handle, on SQLite (one storage folder) and on PostgreSQL (one schema). Each cron slot fires
 // once, the overlap policy sees the other scheduler's run, and catch-up fires once.
 import assert from 'node:assert/strict';
+import {spawnSync} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -260,3 +261,30 @@ for (const {engine, location: locationFor} of engines) {
 		await eventually(() => a.count('finish') === 1 && b.count('finish') === 1, 'both runs end');
 	});
 }
+
+test('a hold left by a process of this host that is gone (kill -9) is free at once, not after its expiry', async (t) => {
+	const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
+	assert.equal(dead.status, 0);
+	const name = uniqueName('sched_dead');
+	const location = engines[0]!.location(t, name);
+	const seed = openStore(location, name);
+	const clock = new FakeClock(t0);
+	const farAhead = clock.now() + 3_600_000;
+	await seed.setMeta(RUN_HOLD_KEY, JSON.stringify({owner: 'killed', expiresAt: farAhead, host: os.hostname(), pid: dead.pid}));
+	await seed.close();
+	let runs = 0;
+	const a = scheduler(t, {name, schedule: everyMinute, location, clock, run: async () => ({runs: ++runs}), label: 'a'});
+	await a.instance.start();
+	await clock.advanceTo('2026-01-15T10:01:01.000Z');
+	await eventually(() => a.count('finish') === 1, () => a.lines.join('; '));
+	assert.equal(runs, 1);
+	// A live holder of this host (this process, another scheduler) still blocks.
+	const b = scheduler(t, {name, schedule: everyMinute, location, clock, run: async () => ({runs: ++runs}), label: 'b'});
+	const blocked = openStore(location, name);
+	t.after(() => blocked.close());
+	await blocked.setMeta(RUN_HOLD_KEY, JSON.stringify({owner: 'other', expiresAt: farAhead, host: os.hostname(), pid: process.pid}));
+	await b.instance.start();
+	await clock.advanceTo('2026-01-15T10:02:01.000Z');
+	await eventually(() => a.count('skip') + b.count('skip') === 1, () => [...a.lines, ...b.lines].join('; '));
+	assert.equal(runs, 1, 'the live hold kept the 10:02 slot from running');
+});
