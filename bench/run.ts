@@ -6,14 +6,17 @@
 //   npm run bench                      5,000 books, concurrency 10 and 50, 3 repetitions
 //   npm run bench -- --quick           1,000 books, concurrency 10, 1 repetition (< 2 min)
 //   npm run bench -- --reps 5 --books 5000 --concurrency 10,50 --no-extras --profile
+//   npm run bench -- --store           only the PostgreSQL store benchmark (N = 1, 4, 16 workers);
+//                                      --store-url URL (default CRAWLJAR_PG_URL or the local server)
 import {spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {parseArgs} from 'node:util';
 import {measureResume, type ResumeResult} from './measure-resume.js';
 import type {SessionsResult} from './measure-sessions.js';
 import {formatProfile, profileSystem} from './profile.js';
+import {formatStoreBench, measureStore, type StoreBenchResult} from './store-bench.js';
 import {startSiteProcess} from './lib/site-process.js';
 import {repoDir, runChild} from './lib/spawn-child.js';
 import {round, spread, table, type Spread} from './lib/stats.js';
@@ -29,6 +32,11 @@ const {values: flags} = parseArgs({
 		systems: {type: 'string'},
 		'no-extras': {type: 'boolean'},
 		profile: {type: 'boolean'},
+		store: {type: 'boolean'},
+		'store-url': {type: 'string'},
+		'store-workers': {type: 'string'},
+		'store-seconds': {type: 'string'},
+		'store-batch': {type: 'string'},
 	},
 });
 const quick = Boolean(flags.quick);
@@ -62,6 +70,17 @@ interface SystemSummary {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+if (flags.store) {
+	// Alone: only the store section of the results file changes.
+	const store = await storeBench();
+	const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>) : {};
+	mkdirSync(path.dirname(resultsFile), {recursive: true});
+	writeFileSync(resultsFile, `${JSON.stringify({...previous, store}, null, '\t')}\n`);
+	console.log(formatStoreBench(store));
+	log(`\nwrote the store section of ${path.relative(process.cwd(), resultsFile)}`);
+	process.exit(0);
+}
+
 if (!hasCrawlee) log('bench: Crawlee is not installed (cd bench && npm install --no-audit --no-fund); measuring without it');
 log(`bench: ${books} books of ~${pageBytes} bytes, concurrency ${concurrencies.join(' and ')}, ${reps} repetition(s), systems ${systems.join(', ')}`);
 
@@ -79,6 +98,7 @@ try {
 }
 
 const extras = flags['no-extras'] ? undefined : await measureExtras();
+const storeResult = flags['no-extras'] ? undefined : await storeBench().catch((error: unknown) => ({error: String(error)}));
 const profile = flags.profile ? await profileSystem('crawljar', books, concurrencies[0]!, pageBytes) : undefined;
 
 const summary = summarize();
@@ -100,12 +120,14 @@ const results = {
 	summary,
 	runs,
 	...extras,
+	...(storeResult ? {store: storeResult} : {}),
 	...(profile ? {profile: {measurement: profile.measurement, busyMs: profile.profile.busyMs, areas: profile.profile.areas, functions: profile.profile.functions}} : {}),
 };
 mkdirSync(path.dirname(resultsFile), {recursive: true});
 writeFileSync(resultsFile, `${JSON.stringify(results, null, '\t')}\n`);
 
 console.log(report());
+if (storeResult) console.log('error' in storeResult ? `\nstore benchmark: failed: ${storeResult.error}` : formatStoreBench(storeResult));
 if (profile) console.log(`\n${formatProfile(profile)}`);
 log(`\nwrote ${path.relative(process.cwd(), resultsFile)}`);
 
@@ -130,6 +152,15 @@ async function measure(system: SystemName, concurrency: number, rep: number): Pr
 	} finally {
 		rmSync(storageDir, {recursive: true, force: true});
 	}
+}
+
+async function storeBench(): Promise<StoreBenchResult> {
+	const url = flags['store-url'] ?? process.env.CRAWLJAR_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+	const workers = (flags['store-workers'] ?? '1,4,16').split(',').map(Number);
+	const durationMs = Number(flags['store-seconds'] ?? (quick ? 2 : 5)) * 1000;
+	const batch = Number(flags['store-batch'] ?? 10);
+	log(`bench: store, N = ${workers.join(', ')} workers, ${durationMs / 1000} s each, ${reps} repetition(s), load average ${os.loadavg().map((each) => each.toFixed(2)).join(' ')}…`);
+	return measureStore({url, workers, reps, durationMs, batch, log});
 }
 
 async function measureExtras(): Promise<{resume: ResumeResult | {error: string}; sessions: SessionsResult | {error: string}; frontier: {urls: number; peakRssMiB: number | undefined; output: string} | {error: string}}> {

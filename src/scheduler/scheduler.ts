@@ -4,6 +4,9 @@
 // Rules: one crawler's runs never overlap (a fire during its run is skipped or queued, at most one
 // waiting fire per crawler); at most `maxParallel` runs at once across crawlers, later fires wait
 // in one FIFO; fires missed while the scheduler was down are caught up once or not at all.
+// Several schedulers on one store (several machines): each cron slot is claimed in the store
+// (`LastFireStore.claim`), so only one of them fires it, and a run is held in the store
+// (`RunHolds`), so the overlap policy also sees the runs the other schedulers started.
 import {CrawljarError, describeError} from '../errors.js';
 import {FireTimes} from './fire-times.js';
 import {formatDuration, formatRunSummary} from './format-summary.js';
@@ -13,6 +16,24 @@ import {TimerAt, type TimerDeps} from './timer-at.js';
 export interface LastFireStore {
 	get(name: string): Promise<number | undefined>;
 	set(name: string, at: number): Promise<void>;
+	/**
+	 * For a store shared by several schedulers: records `slotMs` (a cron slot) as the last fire only
+	 * if the stored one is earlier, atomically, and resolves true for the one caller that did. When
+	 * present, it replaces `set`, and a fire is run only by the scheduler that claimed its slot.
+	 */
+	claim?(name: string, slotMs: number): Promise<boolean>;
+}
+
+/** Releases a run hold (see RunHolds). */
+export type ReleaseHold = () => Promise<void>;
+
+/**
+ * Runs of a crawler held across schedulers: a scheduler holds the crawler while its run goes, so
+ * another scheduler's fire sees "previous run still going" and skips or queues it.
+ */
+export interface RunHolds {
+	/** Holds `name` for a run of this scheduler; undefined when another scheduler's run holds it. */
+	tryHold(name: string): Promise<ReleaseHold | undefined>;
 }
 
 export interface SchedulerDeps extends TimerDeps {
@@ -20,6 +41,8 @@ export interface SchedulerDeps extends TimerDeps {
 	run(name: string): Promise<unknown>;
 	/** Persisted time of each crawler's last fire, for catch-up after a restart. */
 	readonly lastFire: LastFireStore;
+	/** Holds shared with other schedulers; without it, only this scheduler's own runs count. */
+	readonly runHolds?: RunHolds;
 	log(line: string): void;
 }
 
@@ -52,9 +75,12 @@ export interface SchedulerOptions {
 	readonly maxParallel?: number;
 	/** Sees every event, including catch-up fires sent out while `start()` runs. */
 	readonly onEvent?: SchedulerListener;
+	/** How often a fire queued behind another scheduler's run checks whether that run ended. @default 5000 */
+	readonly heldElsewherePollMs?: number;
 }
 
-const defaults = {maxParallel: 2} as const;
+const defaults = {maxParallel: 2, heldElsewherePollMs: 5000} as const;
+const noHolds: RunHolds = {tryHold: async () => async () => {}};
 
 interface Entry {
 	readonly crawler: ScheduledCrawler;
@@ -64,13 +90,18 @@ interface Entry {
 	running?: Promise<void>;
 	/** Fire time of the fire waiting in the FIFO (at most one per crawler). */
 	waitingAt?: number;
-	/** Serialized last-fire writes; never rejects (failures are logged). */
+	/** The waiting fire waits for another scheduler's run: `poll` re-checks it, #drain passes it over. */
+	isWaitingElsewhere?: boolean;
+	readonly poll: TimerAt;
+	/** Serialized claims and last-fire writes, each fire decided after its own; never rejects (failures are logged). */
 	persisted: Promise<void>;
 }
 
 export class Scheduler {
 	readonly #deps: SchedulerDeps;
 	readonly #maxParallel: number;
+	readonly #pollMs: number;
+	readonly #holds: RunHolds;
 	readonly #entries = new Map<string, Entry>();
 	readonly #waiting: Entry[] = [];
 	readonly #listeners = new Set<{type: SchedulerEventType | '*'; listener: SchedulerListener}>();
@@ -78,12 +109,17 @@ export class Scheduler {
 	#state: 'new' | 'started' | 'stopped' = 'new';
 
 	constructor(crawlers: readonly ScheduledCrawler[], deps: SchedulerDeps, options: SchedulerOptions = {}) {
-		const {maxParallel, onEvent} = {...defaults, ...options};
+		const {maxParallel, onEvent, heldElsewherePollMs} = {...defaults, ...options};
 		if (!Number.isInteger(maxParallel) || maxParallel < 1) {
 			throw new TypeError(`Expected \`maxParallel\` to be an integer from 1 and up, got \`${maxParallel}\``);
 		}
+		if (!Number.isFinite(heldElsewherePollMs) || heldElsewherePollMs <= 0) {
+			throw new TypeError(`Expected \`heldElsewherePollMs\` to be a positive number, got \`${heldElsewherePollMs}\``);
+		}
 		this.#deps = deps;
 		this.#maxParallel = maxParallel;
+		this.#pollMs = heldElsewherePollMs;
+		this.#holds = deps.runHolds ?? noHolds;
 		if (onEvent) this.#listeners.add({type: '*', listener: onEvent});
 		for (const crawler of crawlers) {
 			if (this.#entries.has(crawler.name)) {
@@ -93,6 +129,7 @@ export class Scheduler {
 				crawler,
 				times: new FireTimes(crawler.name, crawler.schedule),
 				timer: new TimerAt(deps),
+				poll: new TimerAt(deps),
 				persisted: Promise.resolve(),
 			});
 		}
@@ -110,15 +147,21 @@ export class Scheduler {
 			this.#catchUp(entry, lastFires[index], now);
 			this.#arm(entry, now);
 		});
+		// Catch-up fires are decided (claimed, then started or queued) before start() resolves.
+		await Promise.all(entries.map(async (entry) => entry.persisted));
 	}
 
 	/** Stops firing and drops waiting fires; resolves once the running runs have finished. */
 	async stop(): Promise<void> {
 		this.#state = 'stopped';
-		for (const entry of this.#entries.values()) entry.timer.clear();
+		for (const entry of this.#entries.values()) {
+			entry.timer.clear();
+			entry.poll.clear();
+		}
 		for (const entry of this.#waiting.splice(0)) {
 			this.#deps.log(`dropped ${entry.crawler.name}: queued fire not run, scheduler stopping`);
 			delete entry.waitingAt;
+			delete entry.isWaitingElsewhere;
 		}
 		const entries = [...this.#entries.values()];
 		await Promise.all(entries.map(async (entry) => Promise.all([entry.running, entry.persisted])));
@@ -166,7 +209,9 @@ export class Scheduler {
 			this.#deps.log(`catch-up ${name}: missed the fire of ${iso(missed)}, not run (catchUp: none)`);
 			return;
 		}
-		this.#fire(entry, now, `catch-up: missed ${iso(missed)}`);
+		// Claimed as the latest missed slot: a scheduler starting later sees it as the last fire
+		// and finds nothing missed, so the catch-up runs once whatever the number of schedulers.
+		this.#fire(entry, now, `catch-up: missed ${iso(missed)}`, entry.times.latest(lastFire, now) ?? missed);
 	}
 
 	#arm(entry: Entry, from: number): void {
@@ -183,9 +228,35 @@ export class Scheduler {
 		});
 	}
 
-	#fire(entry: Entry, at: number, why: string): void {
+	/** A fire of `slot` (its cron time; `at` differs for a catch-up): decided once it is claimed. */
+	#fire(entry: Entry, at: number, why: string, slot = at): void {
+		entry.persisted = entry.persisted.then(async () => {
+			const isOurs = await this.#claim(entry, at, slot);
+			if (isOurs && this.#state === 'started') this.#decide(entry, at, why);
+		});
+	}
+
+	/** Whether this scheduler fires the slot. Never rejects: a failed claim is logged (and not fired), a failed plain write only logged. */
+	async #claim(entry: Entry, at: number, slot: number): Promise<boolean> {
+		const {name} = entry.crawler;
+		const {lastFire, log} = this.#deps;
+		if (lastFire.claim === undefined) {
+			await lastFire.set(name, at).catch((error: unknown) => log(`error ${name}: could not save the last fire time: ${message(error)}`));
+			return true;
+		}
+		try {
+			const isOurs = await lastFire.claim(name, slot);
+			if (!isOurs) log(`${name}: the fire of ${iso(slot)} was claimed by another scheduler`);
+			return isOurs;
+		} catch (error) {
+			// Firing without the claim could run the slot twice: not firing loses one slot at most.
+			log(`error ${name}: could not claim the fire of ${iso(slot)} (not run): ${message(error)}`);
+			return false;
+		}
+	}
+
+	#decide(entry: Entry, at: number, why: string): void {
 		const {name, schedule} = entry.crawler;
-		this.#persistLastFire(entry, at);
 		if (entry.waitingAt !== undefined) {
 			this.#deps.log(`skipped ${name}: a fire is already waiting to start`);
 			this.#emit({type: 'skip', name, at});
@@ -200,8 +271,7 @@ export class Scheduler {
 			this.#deps.log(`queued ${name} (${why}): ${reason}`);
 			this.#emit({type: 'queued', name, at});
 		} else {
-			this.#deps.log(`fire ${name} (${why})`);
-			this.#start(entry, at);
+			this.#start(entry, at, `fire ${name} (${why})`);
 		}
 	}
 
@@ -209,35 +279,34 @@ export class Scheduler {
 	#drain(): void {
 		for (let index = 0; index < this.#waiting.length && this.#active < this.#maxParallel; ) {
 			const entry = this.#waiting[index]!;
-			if (entry.running !== undefined) {
+			if (entry.running !== undefined || entry.isWaitingElsewhere) {
 				index++;
 				continue;
 			}
 			this.#waiting.splice(index, 1);
 			const at = entry.waitingAt!;
 			delete entry.waitingAt;
-			this.#deps.log(`start ${entry.crawler.name} (queued fire of ${iso(at)})`);
-			this.#start(entry, at);
+			this.#start(entry, at, `start ${entry.crawler.name} (queued fire of ${iso(at)})`);
 		}
 	}
 
-	#start(entry: Entry, at: number): void {
+	/** Books a slot, holds the crawler across schedulers, then logs `announce` and runs it. */
+	#start(entry: Entry, at: number, announce: string): void {
 		const {name} = entry.crawler;
 		// Book the slot synchronously so that two fires in the same tick cannot both take it.
 		this.#active++;
-		const startedMs = this.#deps.now();
-		this.#emit({type: 'fire', name, at});
 		const running = (async () => {
-			await entry.persisted; // the last fire time is saved before the run starts
+			const release = await this.#hold(entry);
+			if (release === undefined) {
+				this.#heldElsewhere(entry, at);
+				return;
+			}
+			delete entry.isWaitingElsewhere;
 			try {
-				const summary = await this.#deps.run(name);
-				const measuredMs = this.#deps.now() - startedMs;
-				this.#deps.log(`finish ${name} ${formatRunSummary(summary, measuredMs)}`);
-				this.#emit({type: 'finish', name, at, summary});
-			} catch (error) {
-				const measuredMs = this.#deps.now() - startedMs;
-				this.#deps.log(`error ${name} after ${formatDuration(measuredMs)}: ${message(error)}`);
-				this.#emit({type: 'error', name, at, error});
+				this.#deps.log(announce);
+				await this.#run(entry, at);
+			} finally {
+				await release().catch((error: unknown) => this.#deps.log(`error ${name}: could not release the run hold: ${message(error)}`));
 			}
 		})().finally(() => {
 			delete entry.running;
@@ -247,11 +316,53 @@ export class Scheduler {
 		entry.running = running;
 	}
 
-	#persistLastFire(entry: Entry, at: number): void {
+	async #hold(entry: Entry): Promise<ReleaseHold | undefined> {
+		try {
+			return await this.#holds.tryHold(entry.crawler.name);
+		} catch (error) {
+			// As with a failed claim: not knowing whether another run is going, do not start one.
+			this.#deps.log(`error ${entry.crawler.name}: could not check for runs of other schedulers: ${message(error)}`);
+			return undefined;
+		}
+	}
+
+	/** Another scheduler's run holds the crawler: the fire is skipped, or waits and polls (queue). */
+	#heldElsewhere(entry: Entry, at: number): void {
+		const {name, schedule} = entry.crawler;
+		const isRepoll = entry.isWaitingElsewhere === false;
+		if (schedule.overlap === 'skip' || entry.waitingAt !== undefined || this.#state !== 'started') {
+			this.#deps.log(`skipped ${name}: previous run still going on another scheduler`);
+			this.#emit({type: 'skip', name, at});
+			delete entry.isWaitingElsewhere;
+			return;
+		}
+		entry.waitingAt = at;
+		entry.isWaitingElsewhere = true;
+		this.#waiting.push(entry);
+		if (!isRepoll) {
+			this.#deps.log(`queued ${name} (fire of ${iso(at)}): previous run still going on another scheduler`);
+			this.#emit({type: 'queued', name, at});
+		}
+		entry.poll.set(this.#deps.now() + this.#pollMs, () => {
+			entry.isWaitingElsewhere = false; // false, not absent: the next failed hold is a re-poll
+			this.#drain();
+		});
+	}
+
+	async #run(entry: Entry, at: number): Promise<void> {
 		const {name} = entry.crawler;
-		entry.persisted = entry.persisted
-			.then(async () => this.#deps.lastFire.set(name, at))
-			.catch((error: unknown) => this.#deps.log(`error ${name}: could not save the last fire time: ${message(error)}`));
+		const startedMs = this.#deps.now();
+		this.#emit({type: 'fire', name, at});
+		try {
+			const summary = await this.#deps.run(name);
+			const measuredMs = this.#deps.now() - startedMs;
+			this.#deps.log(`finish ${name} ${formatRunSummary(summary, measuredMs)}`);
+			this.#emit({type: 'finish', name, at, summary});
+		} catch (error) {
+			const measuredMs = this.#deps.now() - startedMs;
+			this.#deps.log(`error ${name} after ${formatDuration(measuredMs)}: ${message(error)}`);
+			this.#emit({type: 'error', name, at, error});
+		}
 	}
 
 	#emit(event: SchedulerEvent): void {

@@ -90,3 +90,16 @@ test('Scheduler.nextFires counts from the injected clock', () => {
 	assert.equal(scheduler.nextFires('a', 1)[0]!.toISOString(), '2026-01-15T10:45:00.000Z');
 	assert.throws(() => scheduler.nextFires('nope', 1), /no scheduled crawler named 'nope'/);
 });
+
+test('FireTimes.latest is the last fire in (after, until], found without walking every fire', () => {
+	const hourly = new FireTimes('h', normalizeSchedule({cron: '0 * * * *', timezone: 'UTC'}));
+	const at = (iso: string) => Date.parse(iso);
+	assert.equal(hourly.latest(at('2026-01-15T09:00:00Z'), at('2026-01-15T12:30:00Z')), at('2026-01-15T12:00:00Z'));
+	assert.equal(hourly.latest(at('2026-01-15T09:00:00Z'), at('2026-01-15T12:00:00Z')), at('2026-01-15T12:00:00Z'), 'until is included');
+	assert.equal(hourly.latest(at('2026-01-15T09:00:00Z'), at('2026-01-15T09:59:59Z')), undefined, 'none in between');
+	assert.equal(hourly.latest(at('2026-01-15T09:00:00Z'), at('2026-01-15T10:00:00Z')), at('2026-01-15T10:00:00Z'), 'exactly one');
+	const everySecond = new FireTimes('s', normalizeSchedule('* * * * * *'));
+	const started = performance.now();
+	assert.equal(everySecond.latest(at('2026-01-01T00:00:00Z'), at('2026-01-08T00:00:00.500Z')), at('2026-01-08T00:00:00Z'));
+	assert.ok(performance.now() - started < 2000, 'a week of per-second fires is not walked one by one');
+});

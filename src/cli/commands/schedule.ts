@@ -9,13 +9,12 @@ import {runCrawler} from '../../runner/run-crawler.js';
 import {FireTimes} from '../../scheduler/fire-times.js';
 import {normalizeSchedule} from '../../scheduler/schedule-options.js';
 import {Scheduler} from '../../scheduler/scheduler.js';
+import {StoreRunHolds, storeLastFire} from '../../scheduler/store-claims.js';
 import {openStore, storeExists, type StoreLocation} from '../../store/open-store.js';
+import type {Store} from '../../store/store.js';
 import {createLogger, storeLocationOf, type CliIo} from '../io.js';
 import {scheduleCommand, statusCommand} from './specs.js';
 import {parseCommand, positiveInt} from '../usage.js';
-
-const LAST_FIRE_KEY = 'schedule-last-fire';
-
 
 async function loadScheduled(targets: readonly string[], io: CliIo): Promise<LoadedCrawler[]> {
 	const files: string[] = [];
@@ -54,12 +53,23 @@ export async function schedule(argv: readonly string[], io: CliIo): Promise<numb
 	const log = createLogger((line) => io.stderr.write(`${line}\n`));
 	const graceful = new AbortController();
 	const force = new AbortController();
+	// One handle per crawler for the scheduler's own claims and holds, open while it runs: other
+	// `crawljar schedule` processes on the same store claim against the same rows.
+	const stores = new Map<string, Store>();
+	const storeFor = (name: string): Store => {
+		let store = stores.get(name);
+		if (!store) stores.set(name, (store = openStore(location, name)));
+		return store;
+	};
+	const timers = {
+		now: Date.now,
+		setTimer: (fn: () => void, ms: number) => setTimeout(fn, ms),
+		clearTimer: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+	};
 	const scheduler = new Scheduler(
 		scheduled,
 		{
-			now: Date.now,
-			setTimer: (fn, ms) => setTimeout(fn, ms),
-			clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+			...timers,
 			log: (line) => log.info(line),
 			run: async (name) =>
 				runCrawler(byName.get(name)!.definition, {
@@ -68,10 +78,8 @@ export async function schedule(argv: readonly string[], io: CliIo): Promise<numb
 					forceSignal: force.signal,
 					log: {info: (m) => log.info(`[${name}] ${m}`), warn: (m) => log.warn(`[${name}] ${m}`), error: (m) => log.error(`[${name}] ${m}`)},
 				}),
-			lastFire: {
-				get: async (name) => withStore(location, name, async (store) => Number((await store.getMeta(LAST_FIRE_KEY)) ?? '') || undefined),
-				set: async (name, at) => withStore(location, name, (store) => store.setMeta(LAST_FIRE_KEY, String(at))),
-			},
+			lastFire: storeLastFire(storeFor),
+			runHolds: new StoreRunHolds(storeFor, timers, {log: (line) => log.warn(line)}),
 		},
 		{maxParallel: positiveInt(values['max-parallel'] as string | undefined, '--max-parallel') ?? 2},
 	);
@@ -99,6 +107,7 @@ export async function schedule(argv: readonly string[], io: CliIo): Promise<numb
 	} finally {
 		process.off('SIGINT', onSignal);
 		process.off('SIGTERM', onSignal);
+		await Promise.all([...stores.values()].map(async (store) => store.close().catch(() => {})));
 	}
 	const code = signalName === 'SIGTERM' ? 143 : 130;
 	// Sockets of requests abandoned by a second signal or after the grace period would keep the

@@ -34,6 +34,7 @@ import {toFailedRequest, toRunRecord, toStoredSession} from '../sqlite/rows.js';
 import type {FailedRow, RunRow, SessionRow} from '../sqlite/rows.js';
 import {commitBatchParams, fencedResult} from './commit-batch.js';
 import {createPool, defaultReconnectBudgetMs, poolConfig, reconnecting, retrying, storageError} from './connection.js';
+import {named} from './prepared.js';
 import {migrate, schemaOf} from './schema.js';
 import {buildStatements, itemPageSize, requestColumns} from './statements.js';
 import type {Sql} from './statements.js';
@@ -157,11 +158,14 @@ export class PostgresStore implements Store {
 		if (limit <= 0) return [];
 		const params = [runId, now, limit, holder?.owner ?? null, holder?.expiresAt ?? null];
 		const rows = await this.#guard('leasing requests', async () => {
-			const client = await (await this.#ready).connect();
+			const pool = await this.#ready;
+			const fast = await pool.query<LeasedPgRow>(named(this.#sql.leaseWithoutSuspects, params));
+			if (fast.rows.length > 0) return fast.rows;
+			const client = await pool.connect();
 			try {
 				await client.query('BEGIN');
 				await client.query(this.#sql.leaseLock, [`crawljar lease ${this.#schema} ${runId}`]);
-				const result = await client.query<LeasedPgRow>(this.#sql.lease, params);
+				const result = await client.query<LeasedPgRow>(named(this.#sql.lease, params));
 				await client.query('COMMIT');
 				return result.rows;
 			} catch (error) {
@@ -193,7 +197,7 @@ export class PostgresStore implements Store {
 		return this.#guard('committing completions', async () => {
 			const pool = await this.#ready;
 			// One statement, atomic by itself; run again if it deadlocked with another worker's insert.
-			const {rows} = await retrying(() => pool.query<{id: number}>(this.#sql.commitBatch, params));
+			const {rows} = await retrying(() => pool.query<{id: number}>(named(this.#sql.commitBatch, params)));
 			return new Set(rows.map((row) => row.id));
 		});
 	}

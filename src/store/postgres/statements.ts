@@ -58,6 +58,21 @@ export function buildStatements(schema: string) {
 			UPDATE ${s}.requests AS r SET state = 'inflight', lease_owner = $4, lease_expires_at = $5
 			FROM picked WHERE r.id = picked.id
 			RETURNING ${leasedColumns.replace(/(\w+)/g, 'r.$1')}`,
+		// The common case in one statement and one round trip, without the lease lock: while no
+		// suspect is pending or in flight in this snapshot, the suspect rule has nothing to decide,
+		// and only a resume (releaseInflight) makes new suspects, which the lock never ordered
+		// anyway. Leases nothing when a suspect exists (or nothing is due): the store then runs
+		// the locked `lease` above.
+		leaseWithoutSuspects: `WITH picked AS (
+				SELECT id FROM ${s}.requests
+				WHERE run_id = $1 AND state = 'pending' AND retry_at <= $2 AND host NOT IN (${coolingHosts}) AND crash_count = 0
+					AND NOT EXISTS (SELECT 1 FROM ${s}.requests WHERE run_id = $1 AND crash_count > 0 AND state IN ('pending', 'inflight'))
+				ORDER BY retry_at, id LIMIT $3
+				FOR UPDATE SKIP LOCKED
+			)
+			UPDATE ${s}.requests AS r SET state = 'inflight', lease_owner = $4, lease_expires_at = $5
+			FROM picked WHERE r.id = picked.id
+			RETURNING ${leasedColumns.replace(/(\w+)/g, 'r.$1')}`,
 		// Taken (transaction-scoped) before each lease: leases of one run are serialized across
 		// handles, each statement then sees the one before it committed (READ COMMITTED).
 		leaseLock: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
