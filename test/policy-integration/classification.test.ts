@@ -154,8 +154,7 @@ test('a Retry-After beyond maxRetryAfterMs defers the request (logged); the run 
 		assert.equal((await store.counts(run.id)).pending, 1);
 		const dueAt = await store.nextDueAt(run.id);
 		assert.ok(dueAt !== undefined && dueAt >= limited.arrivals[0]!.at + 119_000, 'due when the Retry-After ends');
-		const hosts = JSON.parse((await store.getMeta('hosts')) ?? '[]') as Array<{host: string; cooldownUntil?: number}>;
-		const cooldown = hosts.find((entry) => entry.host === limited.host)?.cooldownUntil;
+		const cooldown = (await store.hosts()).find((entry) => entry.host === limited.host)?.cooldownUntil;
 		assert.ok(cooldown !== undefined && cooldown >= limited.arrivals[0]!.at + 119_000, 'the host cooldown is persisted');
 	} finally {
 		await store.close();
