@@ -1,14 +1,12 @@
 // runCrawler: the composition root for one run. It opens the store, resumes or starts a run,
 // builds the session pool and the host throttle, drives the engine and writes the summary.
-import {describeError} from '../errors.js';
 import {DEFINITION_DEFAULTS, validateDefinition} from '../job/schema.js';
 import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
 import {HOST_DEFAULTS} from '../policy/host-options.js';
-import {HostThrottle} from '../policy/host-throttle.js';
-import {mergeRetryOptions, resolveRetryOptions, type ResolvedRetryOptions} from '../policy/retry-options.js';
-import {toLoginStrategy} from '../sessions/login/login-strategy.js';
+import type {HostThrottle} from '../policy/host-throttle.js';
+import {mergeRetryOptions, type ResolvedRetryOptions} from '../policy/retry-options.js';
 import {SESSION_DEFAULTS} from '../sessions/session-options.js';
-import {SessionPool} from '../sessions/session-pool.js';
+import type {SessionPool} from '../sessions/session-pool.js';
 import {openStore, resolveStoreLocation} from '../store/open-store.js';
 import type {Store} from '../store/store.js';
 import {ErrorTally} from '../output/top-errors.js';
@@ -22,7 +20,7 @@ import {prepareRun} from './prepare-run.js';
 import {earlierSegments, type EarlierSegments} from './earlier-segments.js';
 import {buildSummary, sessionStateCounts, type ProgressSnapshot} from './progress-snapshot.js';
 import {createRateMeter} from '../output/rate-meter.js';
-import {resolveKeyWithSource} from '../sessions/crypto.js';
+import {createSessionRuntime, sessionKey} from '../runtime/session-runtime.js';
 
 export interface RunOptions {
 	/** SQLite folder. @default process.env.CRAWLJAR_STORAGE ?? './storage' (unless CRAWLJAR_STORE is set) */
@@ -69,41 +67,9 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		const earlier = options.retryFailed ? {...stored, topErrors: []} : stored;
 		const itemsAtStart = await store.itemCount(run.id);
 		const errors = new ErrorTally();
-		const login = definition.login ? toLoginStrategy(definition.login) : undefined;
-		const firstUrl = typeof definition.startUrls[0] === 'string' ? definition.startUrls[0] : definition.startUrls[0]!.url;
-		const throttle = new HostThrottle({
-			defaults: {
-				maxConcurrency: definition.hosts?.maxConcurrency ?? HOST_DEFAULTS.maxConcurrency,
-				...(definition.hosts?.maxRequestsPerSecond ? {maxRequestsPerSecond: definition.hosts.maxRequestsPerSecond} : {}),
-			},
-			hosts: definition.hosts?.overrides ?? [],
-		});
-		const savedHosts = await store.getMeta('hosts');
-		if (savedHosts) throttle.restore(JSON.parse(savedHosts));
-
-		const defaultRetry = resolveRetryOptions(definition.retry ?? {});
-		const onHostCooldown = (host: string, untilMs: number): void => {
-			throttle.cooldown(host, untilMs);
-			store.setMeta('hosts', JSON.stringify(throttle.snapshot())).catch((error: unknown) => {
-				log.warn(`could not persist host cooldowns: ${describeError(error).message}`);
-			});
-		};
-		const pool = new SessionPool({
-			accounts: definition.accounts ?? [],
-			...(login ? {login} : {}),
-			...definition.sessions,
-			baseUrl: firstUrl,
-			fetchDefaults: fetchDefaults(definition),
-			allowInsecureLogin: definition.allowInsecureLogin ?? DEFINITION_DEFAULTS.allowInsecureLogin,
-			store,
-			key: options.secretKey ?? sessionKey(storageDir, log),
-			log,
-			// Login requests are requests: the same throttle, retry policy, cooldowns and stats.
-			traffic: {throttle, retry: defaultRetry, onHostCooldown, stats},
-		});
-		await pool.init();
+		const runtime = await createSessionRuntime({definition, store, log, stats, key: options.secretKey ?? sessionKey(storageDir, log)});
+		const {pool, throttle, defaultRetry, onHostCooldown, login} = runtime;
 		const sessionsAtStart = pool.list();
-		const loginUrl = login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined;
 		const engine = new Engine(
 			{
 				definition,
@@ -111,11 +77,10 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				pool,
 				throttle,
 				routes: resolveRoutes(definition, defaultRetry),
-				loginUrl,
-				credentialOrigins: credentialOrigins(definition, login?.loginUrl),
+				loginUrl: runtime.loginUrl,
+				credentialOrigins: runtime.credentialOrigins,
 				hasLogin: Boolean(login),
-				// A redirect to the login page is a logout: seen, not followed.
-				fetchOptions: {...fetchDefaults(definition), ...(loginUrl ? {stopRedirectAt: loginUrl} : {})},
+				fetchOptions: runtime.fetchOptions,
 				log,
 				stats,
 				now,
@@ -148,8 +113,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			if (progressTimer) clearInterval(progressTimer);
 			options.signal?.removeEventListener('abort', onStop);
 		}
-		await store.setMeta('hosts', JSON.stringify(throttle.snapshot()));
-		await pool.flush();
+		await runtime.persist();
 		const counts = await store.counts(run.id);
 		const summary = buildSummary({
 			runId: run.id,
@@ -189,36 +153,6 @@ function warnAboutCaps(definition: CrawlerDefinition, concurrencyOption: number 
 		perSessionSet: definition.sessions?.maxConcurrency !== undefined,
 	});
 	if (note) log.info(note);
-}
-
-function sessionKey(storageDir: string, log: Logger): Buffer {
-	const resolved = resolveKeyWithSource({storageDir});
-	if (resolved.created) {
-		log.info(`created the session encryption key ${resolved.file} (mode 0600): back it up: stored sessions cannot be decrypted without it (or set CRAWLJAR_SECRET instead)`);
-	}
-	return resolved.key;
-}
-
-function credentialOrigins(definition: CrawlerDefinition, loginUrl: string | undefined): Set<string> {
-	const urls = definition.startUrls.map((start) => (typeof start === 'string' ? start : start.url));
-	const origins = new Set(urls.map((url) => new URL(url).origin));
-	if (loginUrl) origins.add(new URL(loginUrl, urls[0]).origin);
-	return origins;
-}
-
-function fetchDefaults(definition: CrawlerDefinition) {
-	return {
-		headers: definition.headers ?? DEFINITION_DEFAULTS.headers,
-		maxBodyBytes: definition.maxBodyBytes ?? DEFINITION_DEFAULTS.maxBodyBytes,
-		maxRedirects: definition.maxRedirects ?? DEFINITION_DEFAULTS.maxRedirects,
-		...(definition.timeouts ? {timeouts: httpTimeouts(definition.timeouts)} : {}),
-		useHeaderGenerator: definition.useHeaderGenerator ?? DEFINITION_DEFAULTS.useHeaderGenerator,
-	};
-}
-
-/** The HTTP part of `timeouts` (handlerMs is the runner's). */
-function httpTimeouts({handlerMs: _handlerMs, ...http}: NonNullable<CrawlerDefinition['timeouts']>) {
-	return http;
 }
 
 /**
