@@ -5,6 +5,7 @@
 import {CrawljarError, redactUrl} from '../errors.js';
 import type {CrawlerDefinition} from '../job/types.js';
 import {mergeRetryOptions} from '../policy/retry-options.js';
+import {resolveRequestUrl} from '../runtime/request-url.js';
 import {sendWithSession} from '../runtime/send-with-session.js';
 import {openSessionRuntime} from '../runtime/session-runtime.js';
 import type {SessionSummary} from '../sessions/session-persistence.js';
@@ -96,21 +97,9 @@ export async function openClient(definition: CrawlerDefinition, options: ClientO
 	};
 }
 
-/** An absolute http(s) URL: relative ones resolve against the crawler's first start URL. */
+/** The call's URL with `searchParams` set over its query. */
 function resolveTarget(url: string, baseUrl: string, searchParams: SearchParamsInput | undefined, method: string): string {
-	if (typeof url !== 'string' || url === '') throw new CrawljarError('ERR_USAGE', `${method.toLowerCase()}(): url: expected a URL or a path`);
-	let target: URL;
-	try {
-		target = new URL(url, baseUrl);
-	} catch {
-		throw new CrawljarError('ERR_USAGE', `${method.toLowerCase()}(): url: not a valid URL`);
-	}
-	if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-		throw new CrawljarError('ERR_USAGE', `${method.toLowerCase()}(): url: expected http or https, got ${target.protocol}`);
-	}
-	if (target.username || target.password) {
-		throw new CrawljarError('ERR_USAGE', `${method.toLowerCase()}(): url: credentials in the URL are refused (the crawler's accounts log in)`);
-	}
+	const target = resolveRequestUrl(url, baseUrl, `${method.toLowerCase()}()`);
 	if (searchParams !== undefined) {
 		const extra = typeof searchParams === 'string' || searchParams instanceof URLSearchParams ? new URLSearchParams(searchParams) : Object.entries(searchParams);
 		for (const [name, value] of extra) target.searchParams.set(name, String(value));
