@@ -49,7 +49,7 @@ interface BrowserContextLike {
 	response?: ResponseLike | null | undefined;
 }
 
-export type BrowserHook = (context: never, gotoOptions?: unknown) => Promise<void>;
+export type BrowserHook = (context: object, gotoOptions?: unknown) => Promise<void>;
 /** Crawlee's `launchContext` (launcher, launchOptions…), passed through. */
 export type LaunchContextLike = Readonly<Record<string, unknown>>;
 
