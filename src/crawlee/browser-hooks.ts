@@ -83,9 +83,15 @@ export function browserHooks(runtime: SessionRuntime, settings: CrawleeClientSet
 		const current: PageLease = lease ?? {session: session!, generation: 0, sent: [], host, holdsSlot: false, holdsSession: true};
 		current.session = session!;
 		current.holdsSession = true;
-		if (pool.needsPreparation(current.session)) await pool.prepare(current.session);
-		const slot = await acquireHostSlot(throttle, host, settings.maxWaitMs);
-		if (!slot.ok) throw new WaitTooLongError(`${host} is cooling down for ${Math.ceil(slot.retryInMs / 1000)} s: ${redactUrl(url)}`, Date.now() + slot.retryInMs);
+		try {
+			if (pool.needsPreparation(current.session)) await pool.prepare(current.session);
+			const slot = await acquireHostSlot(throttle, host, settings.maxWaitMs);
+			if (!slot.ok) throw new WaitTooLongError(`${host} is cooling down for ${Math.ceil(slot.retryInMs / 1000)} s: ${redactUrl(url)}`, Date.now() + slot.retryInMs);
+		} catch (error) {
+			// A login that failed or a host cooling down too long: the session goes back at once.
+			giveBack(current, undefined);
+			throw error;
+		}
 		current.holdsSlot = true;
 		const parts = pool.requestParts(current.session);
 		current.generation = parts.generation;
