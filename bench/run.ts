@@ -205,14 +205,25 @@ function summarize(): Record<string, Partial<Record<SystemName, SystemSummary>>>
 	return byConcurrency;
 }
 
-function ratiosAt(concurrency: number): {crawljarVsCrawleeDisk: number | null; crawljarVsCrawleeMemory: number | null; crawljarVsHandwritten: number | null} {
+function ratiosAt(concurrency: number): {
+	crawljarVsCrawleeDisk: number | null;
+	crawljarVsCrawleeMemory: number | null;
+	crawljarVsHandwritten: number | null;
+	crawleeSessionsVsCrawleeMemory: number | null;
+} {
 	const entry = summary[concurrency] ?? {};
-	const ratio = (other: SystemName) => {
-		const mine = entry.crawljar?.pagesPerSecond.median;
+	const ratio = (other: SystemName, system: SystemName = 'crawljar') => {
+		const mine = entry[system]?.pagesPerSecond.median;
 		const theirs = entry[other]?.pagesPerSecond.median;
 		return mine && theirs ? round(mine / theirs, 2) : null;
 	};
-	return {crawljarVsCrawleeDisk: ratio('crawlee-disk'), crawljarVsCrawleeMemory: ratio('crawlee-memory'), crawljarVsHandwritten: ratio('handwritten')};
+	return {
+		crawljarVsCrawleeDisk: ratio('crawlee-disk'),
+		crawljarVsCrawleeMemory: ratio('crawlee-memory'),
+		crawljarVsHandwritten: ratio('handwritten'),
+		// The adapter's cost: the same CheerioCrawler (memory storage) on crawljar's sessions.
+		crawleeSessionsVsCrawleeMemory: ratio('crawlee-memory', 'crawlee-sessions'),
+	};
 }
 
 function targets(): Record<string, {target: string; measured: number | null; met: boolean | null}> {
@@ -228,6 +239,7 @@ function targets(): Record<string, {target: string; measured: number | null; met
 		crawljarVsCrawleeDisk: check('>= 4', ratios.crawljarVsCrawleeDisk, (value) => value >= 4),
 		crawljarVsCrawleeMemory: check('>= 2', ratios.crawljarVsCrawleeMemory, (value) => value >= 2),
 		crawljarVsHandwritten: check('>= 0.8', ratios.crawljarVsHandwritten, (value) => value >= 0.8),
+		crawleeSessionsVsCrawleeMemory: check('>= 0.9', ratios.crawleeSessionsVsCrawleeMemory, (value) => value >= 0.9),
 		crawljarPeakRssMiB: check('<= 300', Number.isFinite(crawljarRss) ? crawljarRss : null, (value) => value <= 300),
 		resumeToFirstRequestMs: check('< 1000', resume && 'spawnToFirstRequestMs' in resume ? resume.spawnToFirstRequestMs : null, (value) => value < 1000),
 		frontierPeakRssMiB: check('< 300', frontier && 'peakRssMiB' in frontier ? frontier.peakRssMiB : null, (value) => value < 300),

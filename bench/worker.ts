@@ -17,6 +17,8 @@ function measure(): Promise<Measurement> {
 			return runCrawlee(config, 'disk');
 		case 'crawlee-memory':
 			return runCrawlee(config, 'memory');
+		case 'crawlee-sessions':
+			return runCrawlee(config, 'memory', true);
 		case 'handwritten':
 			return runHandwritten(config);
 		case 'raw-http':

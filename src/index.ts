@@ -2,6 +2,11 @@
 export {defineCrawler} from './define-crawler.js';
 export {runCrawler} from './runner/run-crawler.js';
 export type {RunOptions} from './runner/run-crawler.js';
+export {openClient} from './client/open-client.js';
+export type {Client} from './client/open-client.js';
+export type {ClientOptions, ClientRequestOptions} from './client/client-options.js';
+export {HttpStatusError} from './client/client-response.js';
+export type {ClientResponse, ResponsePromise} from './client/client-response.js';
 export {startScheduler} from './scheduler/start-scheduler.js';
 export type {StartSchedulerCrawler, StartSchedulerDeps} from './scheduler/start-scheduler.js';
 export type {Scheduler, SchedulerEvent, SchedulerOptions} from './scheduler/scheduler.js';

@@ -1,8 +1,8 @@
 // What the orchestrator hands a measurement child, and what the child reports back.
 
-export type SystemName = 'crawljar' | 'crawlee-disk' | 'crawlee-memory' | 'handwritten' | 'raw-http';
+export type SystemName = 'crawljar' | 'crawlee-disk' | 'crawlee-memory' | 'crawlee-sessions' | 'handwritten' | 'raw-http';
 
-export const SYSTEMS: readonly SystemName[] = ['crawljar', 'crawlee-disk', 'crawlee-memory', 'handwritten', 'raw-http'];
+export const SYSTEMS: readonly SystemName[] = ['crawljar', 'crawlee-disk', 'crawlee-memory', 'crawlee-sessions', 'handwritten', 'raw-http'];
 
 export interface WorkerConfig {
 	readonly system: SystemName;

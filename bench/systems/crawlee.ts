@@ -4,6 +4,8 @@
 // Crawlee is a dependency of bench/ only (bench/package.json), so it is imported by name at run
 // time and typed by the few members used here: the root typecheck must pass without it installed.
 import {extractBook, isLoginPage, type Selectable} from '../lib/extract.js';
+import {crawleeSessions} from '../../src/crawlee/index.js';
+import {benchDefinition} from '../crawljar-definition.js';
 import {loginCookie} from '../lib/login.js';
 import {startClock, type Measurement, type WorkerConfig} from '../lib/types.js';
 
@@ -20,12 +22,19 @@ interface CrawleeModule {
 	log: {setLevel(level: number): void; LEVELS: {WARNING: number}};
 }
 
-export async function runCrawlee(config: WorkerConfig, storage: 'disk' | 'memory'): Promise<Measurement> {
+/**
+ * `withSessions`: the same crawler on crawljar's sessions (crawljar/crawlee: its httpClient, a
+ * form login through crawljar's pool) instead of a cookie set by hand — the adapter's cost.
+ */
+export async function runCrawlee(config: WorkerConfig, storage: 'disk' | 'memory', withSessions = false): Promise<Measurement> {
 	// Read by Crawlee when its global configuration is first built; set before the import.
 	process.env.CRAWLEE_STORAGE_DIR = config.storageDir;
 	const crawlee = (await import('crawlee' as string)) as CrawleeModule;
 	crawlee.log.setLevel(crawlee.log.LEVELS.WARNING);
-	const cookie = await loginCookie(config.siteUrl);
+	const auth = withSessions
+		? await crawleeSessions(benchDefinition(config.siteUrl, config.concurrency), {storage: config.storageDir, secretKey: Buffer.alloc(32, 7)})
+		: undefined;
+	const cookie = auth ? '' : await loginCookie(config.siteUrl);
 	let pages = 0;
 	let items = 0;
 	let loggedOut = 0;
@@ -36,7 +45,8 @@ export async function runCrawlee(config: WorkerConfig, storage: 'disk' | 'memory
 			minConcurrency: config.concurrency,
 			maxConcurrency: config.concurrency,
 			maxRequestRetries: 3,
-			preNavigationHooks: [
+			...(auth ? (auth.crawlerOptions as unknown as Record<string, unknown>) : {}),
+			preNavigationHooks: auth ? [] : [
 				(_context: unknown, gotOptions: {headers?: Record<string, string>}) => {
 					gotOptions.headers = {...gotOptions.headers, cookie};
 				},
@@ -61,6 +71,7 @@ export async function runCrawlee(config: WorkerConfig, storage: 'disk' | 'memory
 	const stop = startClock();
 	await crawler.run([`${config.siteUrl}/catalogue`]);
 	const {elapsedMs, cpuMs} = stop();
+	await auth?.close();
 	if (loggedOut > 0) console.error(`crawlee: ${loggedOut} logged-out pages`);
 	return {pages, items, elapsedMs, cpuMs, maxRssKiB: process.resourceUsage().maxRSS};
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import {describeError, isCrawljarError} from '../errors.js';
 import {
 	exportCommand,
+	fetchCommand,
 	failedCommand,
 	listCommand,
 	runCommand,
@@ -26,6 +27,7 @@ const commands: ReadonlyArray<readonly [Command, () => Promise<Handler>]> = [
 	[failedCommand, async () => (await import('./commands/inspect.js')).failed],
 	[statsCommand, async () => (await import('./commands/inspect.js')).stats],
 	[sessionsCommand, async () => (await import('./commands/sessions.js')).sessions],
+	[fetchCommand, async () => (await import('./commands/fetch.js')).fetchUrl],
 	[scheduleCommand, async () => (await import('./commands/schedule.js')).schedule],
 	[statusCommand, async () => (await import('./commands/schedule.js')).status],
 ];

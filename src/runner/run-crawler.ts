@@ -1,15 +1,12 @@
 // runCrawler: the composition root for one run. It opens the store, resumes or starts a run,
 // builds the session pool and the host throttle, drives the engine and writes the summary.
-import {describeError} from '../errors.js';
 import {DEFINITION_DEFAULTS, validateDefinition} from '../job/schema.js';
 import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
 import {HOST_DEFAULTS} from '../policy/host-options.js';
-import {HostThrottle} from '../policy/host-throttle.js';
-import {HostCoordinator} from '../policy/host-coordinator.js';
-import {mergeRetryOptions, resolveRetryOptions, type ResolvedRetryOptions} from '../policy/retry-options.js';
-import {toLoginStrategy} from '../sessions/login/login-strategy.js';
+import type {HostThrottle} from '../policy/host-throttle.js';
+import {mergeRetryOptions, type ResolvedRetryOptions} from '../policy/retry-options.js';
 import {SESSION_DEFAULTS} from '../sessions/session-options.js';
-import {SessionPool} from '../sessions/session-pool.js';
+import type {SessionPool} from '../sessions/session-pool.js';
 import {openStore, resolveStoreLocation} from '../store/open-store.js';
 import type {Store} from '../store/store.js';
 import {ErrorTally} from '../output/top-errors.js';
@@ -23,11 +20,11 @@ import {prepareRun} from './prepare-run.js';
 import {earlierSegments, NO_EARLIER_SEGMENTS, withOtherWorkers, type EarlierSegments} from './earlier-segments.js';
 import {buildSummary, sessionStateCounts, type ProgressSnapshot} from './progress-snapshot.js';
 import {createRateMeter} from '../output/rate-meter.js';
-import {resolveKeyWithSource} from '../sessions/crypto.js';
 import type {EngineEnd} from './engine.js';
 import {markActive, newWorker, startHeartbeat} from './worker.js';
 import {checkLeaseMs, DEFAULT_LEASE_MS} from './worker-options.js';
 import type {WorkerStats} from '../store/store.js';
+import {createSessionRuntime, sessionKey} from '../runtime/session-runtime.js';
 
 export interface RunOptions {
 	/** SQLite folder. @default process.env.CRAWLJAR_STORAGE ?? './storage' (unless CRAWLJAR_STORE is set) */
@@ -70,7 +67,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	let releaseLock: (() => Promise<void>) | undefined;
 	let heartbeat: {stop(): void} | undefined;
 	let joinedRunId: number | undefined;
-	let hostShares: HostCoordinator | undefined;
+	let sessionRuntime: {persist(): Promise<void>} | undefined;
 	try {
 		// SQLite: one process a crawl (the run lock). PostgreSQL: the worker registry arbitrates.
 		if (!store.isShared) releaseLock = await acquireRunLock(store, definition.name, now());
@@ -84,42 +81,19 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		const earlier = options.retryFailed ? {...stored, topErrors: []} : stored;
 		const itemsAtStart = await store.itemCount(run.id);
 		const errors = new ErrorTally();
-		const login = definition.login ? toLoginStrategy(definition.login) : undefined;
-		const firstUrl = typeof definition.startUrls[0] === 'string' ? definition.startUrls[0] : definition.startUrls[0]!.url;
-		const throttle = new HostThrottle({
-			defaults: {
-				maxConcurrency: definition.hosts?.maxConcurrency ?? HOST_DEFAULTS.maxConcurrency,
-				...(definition.hosts?.maxRequestsPerSecond ? {maxRequestsPerSecond: definition.hosts.maxRequestsPerSecond} : {}),
-			},
-			hosts: definition.hosts?.overrides ?? [],
-		});
-		// A store written before the hosts table kept host state in this meta key.
-		const savedHosts = await store.getMeta('hosts');
-		if (savedHosts) throttle.restore(JSON.parse(savedHosts));
-		hostShares = new HostCoordinator({store, throttle, log, owner: worker.id});
-		await hostShares.start();
-
-		const defaultRetry = resolveRetryOptions(definition.retry ?? {});
-		// The coordinator writes the cooldown to the store at once, for every worker.
-		const onHostCooldown = (host: string, untilMs: number): void => throttle.cooldown(host, untilMs);
-		const pool = new SessionPool({
-			accounts: definition.accounts ?? [],
-			...(login ? {login} : {}),
-			...definition.sessions,
-			baseUrl: firstUrl,
-			fetchDefaults: fetchDefaults(definition),
-			allowInsecureLogin: definition.allowInsecureLogin ?? DEFINITION_DEFAULTS.allowInsecureLogin,
+		const runtime = await createSessionRuntime({
+			definition,
 			store,
-			key: options.secretKey ?? sessionKey(storageDir, log),
 			log,
+			stats,
+			key: options.secretKey ?? sessionKey(storageDir, log),
+			owner: worker.id,
 			// Login rejections count per account within the run, across its workers.
 			accountScope: `run ${run.id}`,
-			// Login requests are requests: the same throttle, retry policy, cooldowns and stats.
-			traffic: {throttle, retry: defaultRetry, onHostCooldown, stats},
 		});
-		await pool.init();
+		sessionRuntime = runtime;
+		const {pool, throttle, defaultRetry, onHostCooldown, login} = runtime;
 		const sessionsAtStart = pool.list();
-		const loginUrl = login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined;
 		const engine = new Engine(
 			{
 				definition,
@@ -127,11 +101,10 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				pool,
 				throttle,
 				routes: resolveRoutes(definition, defaultRetry),
-				loginUrl,
-				credentialOrigins: credentialOrigins(definition, login?.loginUrl),
+				loginUrl: runtime.loginUrl,
+				credentialOrigins: runtime.credentialOrigins,
 				hasLogin: Boolean(login),
-				// A redirect to the login page is a logout: seen, not followed.
-				fetchOptions: {...fetchDefaults(definition), ...(loginUrl ? {stopRedirectAt: loginUrl} : {})},
+				fetchOptions: runtime.fetchOptions,
 				log,
 				stats,
 				now,
@@ -168,8 +141,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			options.signal?.removeEventListener('abort', onStop);
 		}
 		heartbeat.stop();
-		await hostShares.stop();
-		await pool.flush();
+		await runtime.persist();
 		const summaryOf = async (ending: EngineEnd, before: EarlierSegments, at: number) =>
 			buildSummary({
 				runId: run.id,
@@ -214,7 +186,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		// A failure above (the store gone, say): leave anyway if we can, so no one waits for our lease.
 		if (joinedRunId !== undefined) await store.leaveRun(joinedRunId, worker.id, now(), {pagesDone: 0, pagesPerSecond: 0, requests: 0, items: 0}).catch(() => {});
 		markActive(worker, false);
-		await hostShares?.stop().catch(() => {});
+		await sessionRuntime?.persist().catch(() => {});
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
 	}
@@ -246,36 +218,6 @@ function warnAboutCaps(definition: CrawlerDefinition, concurrencyOption: number 
 		perSessionSet: definition.sessions?.maxConcurrency !== undefined,
 	});
 	if (note) log.info(note);
-}
-
-function sessionKey(storageDir: string, log: Logger): Buffer {
-	const resolved = resolveKeyWithSource({storageDir});
-	if (resolved.created) {
-		log.info(`created the session encryption key ${resolved.file} (mode 0600): back it up: stored sessions cannot be decrypted without it (or set CRAWLJAR_SECRET instead)`);
-	}
-	return resolved.key;
-}
-
-function credentialOrigins(definition: CrawlerDefinition, loginUrl: string | undefined): Set<string> {
-	const urls = definition.startUrls.map((start) => (typeof start === 'string' ? start : start.url));
-	const origins = new Set(urls.map((url) => new URL(url).origin));
-	if (loginUrl) origins.add(new URL(loginUrl, urls[0]).origin);
-	return origins;
-}
-
-function fetchDefaults(definition: CrawlerDefinition) {
-	return {
-		headers: definition.headers ?? DEFINITION_DEFAULTS.headers,
-		maxBodyBytes: definition.maxBodyBytes ?? DEFINITION_DEFAULTS.maxBodyBytes,
-		maxRedirects: definition.maxRedirects ?? DEFINITION_DEFAULTS.maxRedirects,
-		...(definition.timeouts ? {timeouts: httpTimeouts(definition.timeouts)} : {}),
-		useHeaderGenerator: definition.useHeaderGenerator ?? DEFINITION_DEFAULTS.useHeaderGenerator,
-	};
-}
-
-/** The HTTP part of `timeouts` (handlerMs is the runner's). */
-function httpTimeouts({handlerMs: _handlerMs, ...http}: NonNullable<CrawlerDefinition['timeouts']>) {
-	return http;
 }
 
 /**

@@ -115,7 +115,7 @@ export function toHttpResponse(
 	};
 }
 
-function encodeBody(init: HttpPostOptions): {body: string | Buffer | undefined; contentType: string | undefined} {
+export function encodeBody(init: HttpPostOptions): {body: string | Buffer | undefined; contentType: string | undefined} {
 	if (init.form) return {body: new URLSearchParams(init.form).toString(), contentType: 'application/x-www-form-urlencoded'};
 	if (init.json !== undefined) return {body: JSON.stringify(init.json), contentType: 'application/json'};
 	return {body: init.body, contentType: undefined};

@@ -305,7 +305,7 @@ export class SessionLogins {
 	}
 }
 
-function releaseResultOf(verdict: Verdict): ReleaseResult {
+export function releaseResultOf(verdict: Verdict): ReleaseResult {
 	if (verdict.kind === 'done') return 'ok';
 	if (verdict.kind === 'wait' && verdict.counter === 'rateLimitCount') return 'rate-limited';
 	if (verdict.kind === 'fail' && verdict.exhausted === 'rateLimitCount') return 'rate-limited';

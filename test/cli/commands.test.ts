@@ -116,7 +116,7 @@ test('--help on every command exits 0 with its usage', async () => {
 	const overview = await mainOutput(['--help']);
 	assert.equal(overview.code, 0);
 	const commands = [...overview.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((match) => match[1]!);
-	assert.deepEqual(commands, ['run', 'export', 'list', 'failed', 'stats', 'sessions', 'schedule', 'status']);
+	assert.deepEqual(commands, ['run', 'export', 'list', 'failed', 'stats', 'sessions', 'fetch', 'schedule', 'status']);
 	for (const command of commands) {
 		for (const flag of ['--help', '-h']) {
 			const help = await mainOutput([command, flag]);

@@ -2,19 +2,20 @@
 // decrypted to list them, so listing needs no key and cannot leak a value.
 import {CrawljarError} from '../../errors.js';
 import {formatTable} from '../../output/summary.js';
+import {showSession} from './session-show.js';
 import type {SessionMeta} from '../../sessions/session.js';
 import {openExistingStore} from '../crawler-store.js';
 import {storeLocationOf, type CliIo} from '../io.js';
 import {sessionsCommand} from './specs.js';
 import {parseCommand} from '../usage.js';
 
-
 const time = (epochMs: unknown) => (typeof epochMs === 'number' ? new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ') : '');
 
 export async function sessions(argv: readonly string[], io: CliIo): Promise<number> {
 	const {values, positionals} = parseCommand(sessionsCommand, argv);
 	const [action, reference, id] = positionals;
-	if ((action !== 'ls' && action !== 'rm') || !reference) throw new CrawljarError('ERR_USAGE', `usage: ${sessionsCommand.usage}`);
+	if ((action !== 'ls' && action !== 'rm' && action !== 'show') || !reference) throw new CrawljarError('ERR_USAGE', `usage: ${sessionsCommand.usage}`);
+	if (action === 'show' && !id) throw new CrawljarError('ERR_USAGE', `sessions show needs a session id (see: crawljar sessions ls ${reference})`);
 	const {name, store} = await openExistingStore(reference, storeLocationOf(values, io));
 	try {
 		if (action === 'rm') {
@@ -23,6 +24,7 @@ export async function sessions(argv: readonly string[], io: CliIo): Promise<numb
 			return id && removed === 0 ? 1 : 0;
 		}
 		const stored = await store.loadSessions();
+		if (action === 'show') return showSession(stored, name, id!, Boolean(values.json), io);
 		if (values.json) {
 			for (const session of stored) io.stdout.write(`${JSON.stringify({id: session.id, ...session.meta})}\n`);
 			return 0;

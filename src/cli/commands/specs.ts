@@ -96,9 +96,25 @@ export const statusCommand: Command = {
 export const sessionsCommand: Command = {
 	name: 'sessions',
 	summary: 'Lists or forgets the persisted (logged-in) sessions of a crawler. Values are never shown.',
-	usage: 'crawljar sessions ls <name|file> [--json] [--storage DIR | --store URL]\n       crawljar sessions rm <name|file> [id] [--storage DIR | --store URL]',
+	usage:
+		'crawljar sessions ls <name|file> [--json] [--storage DIR | --store URL]\n       crawljar sessions show <name|file> <id> [--json] [--storage DIR | --store URL]\n       crawljar sessions rm <name|file> [id] [--storage DIR | --store URL]',
 	flags: {json: {type: 'boolean'}, storage: {type: 'string'}, store: {type: 'string'}},
 	help: `
-ls   account, state, cookie names and expiries, token expiry, last login, logins, 401s
-rm   forget one session (by id) or all: the next run logs in again`,
+ls     account, state, cookie names and expiries, token expiry, last login, logins, 401s
+show   one session (id such as alice#1): every cookie's name, domain, path, expiry, Secure,
+       HttpOnly and SameSite, the token's expiry, the login-set header names (never a value)
+rm     forget one session (by id) or all: the next run logs in again`,
+};
+
+export const fetchCommand: Command = {
+	name: 'fetch',
+	summary: "Sends one request as the crawler's logged-in session and prints it: status, headers, body (credentials redacted).",
+	usage: 'crawljar fetch <file|name> <url|path> [--method M] [--storage DIR | --store URL]',
+	flags: {method: {type: 'string'}, storage: {type: 'string'}, store: {type: 'string'}},
+	help: `
+<url|path>      absolute, or a path resolved against the crawler's first start URL
+--method M      GET (default), HEAD, DELETE…
+The session logs in if it has to (the same login, re-login, 429 waits and saved sessions as a
+crawl) and is saved afterwards. Cookie values, tokens and the password are printed as '…',
+in the headers and in the body. Exit 1 when the request failed (a 4xx/5xx after retries).`,
 };
