@@ -9,9 +9,11 @@ import {FETCH_DEFAULTS, timeoutsSchema} from '../http/fetch-defaults.js';
 import {hostOptionsSchema} from '../policy/host-options.js';
 import {retryOptionsSchema} from '../policy/retry-schema.js';
 import {scheduleSchema} from '../scheduler/schedule-options.js';
+import {browserLoginOptionsSchema} from '../sessions/login/browser-login-options.js';
 import {formLoginOptionsSchema} from '../sessions/login/form-login-options.js';
 import {customLoginOptionsSchema} from '../sessions/login/login-strategy.js';
 import {tokenLoginOptionsSchema} from '../sessions/login/token-login-options.js';
+import {totpSecretProblem} from '../sessions/login/totp.js';
 import {sessionOptionsSchema} from '../sessions/session-options.js';
 import {
 	bool,
@@ -98,6 +100,7 @@ const LOGIN_OPTION_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
 	form: formLoginOptionsSchema,
 	token: tokenLoginOptionsSchema,
 	custom: customLoginOptionsSchema,
+	browser: browserLoginOptionsSchema,
 };
 
 /**
@@ -108,7 +111,7 @@ const loginStrategy = z.custom<unknown>().superRefine((value, context) => {
 	if (typeof value === 'function') return;
 	const strategy = value as {kind?: unknown; login?: unknown; options?: unknown} | null;
 	if (typeof strategy !== 'object' || strategy === null || typeof strategy.login !== 'function') {
-		context.addIssue({code: 'custom', message: 'expected formLogin(…), tokenLogin(…), customLogin(…) or an async function'});
+		context.addIssue({code: 'custom', message: 'expected formLogin(…), tokenLogin(…), browserLogin(…), customLogin(…) or an async function'});
 		return;
 	}
 	const schema = typeof strategy.kind === 'string' ? LOGIN_OPTION_SCHEMAS[strategy.kind] : undefined;
@@ -122,6 +125,10 @@ const account = z
 	.object({
 		username: z.string({error: 'expected a non-empty string'}).min(1, 'expected a non-empty string'),
 		password: z.string({error: 'expected a string'}).optional(),
+		// A base32 secret for totp() in login steps; never printed, never stored (like the password).
+		totpSecret: z
+			.custom<string>((value) => totpSecretProblem(value) === undefined, {error: (issue) => totpSecretProblem(issue.input) ?? 'invalid'})
+			.optional(),
 	})
 	.loose();
 

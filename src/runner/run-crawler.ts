@@ -1,5 +1,6 @@
 // runCrawler: the composition root for one run. It opens the store, resumes or starts a run,
 // builds the session pool and the host throttle, drives the engine and writes the summary.
+import {assertBrowserAvailable} from '../browser/browser-needs.js';
 import {describeError} from '../errors.js';
 import {DEFINITION_DEFAULTS, validateDefinition} from '../job/schema.js';
 import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
@@ -54,6 +55,8 @@ const silentLog: Logger = {info() {}, warn() {}, error() {}};
 
 export async function runCrawler(definitionInput: CrawlerDefinition, options: RunOptions = {}): Promise<RunSummary> {
 	const definition = validateDefinition(definitionInput, `crawler '${(definitionInput as {name?: string}).name ?? '?'}'`);
+	// Before the store opens: a crawler that needs a browser and has none stops here (exit 2).
+	assertBrowserAvailable(definition);
 	const log = options.log ?? silentLog;
 	const now = Date.now;
 	const storageDir = options.storageDir ?? process.env.CRAWLJAR_STORAGE ?? './storage';
@@ -100,6 +103,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			log,
 			// Login requests are requests: the same throttle, retry policy, cooldowns and stats.
 			traffic: {throttle, retry: defaultRetry, onHostCooldown, stats},
+			storageDir,
 		});
 		await pool.init();
 		const sessionsAtStart = pool.list();

@@ -43,6 +43,8 @@ export interface SessionPoolOptions {
 	readonly now?: () => number;
 	/** The run's host throttle, retry policy and stats, for login requests. Without it they go unthrottled. */
 	readonly traffic?: LoginTraffic;
+	/** The storage folder: a failed browser login leaves its screenshot under it. */
+	readonly storageDir?: string;
 }
 
 /** What relogin() did: started one, joined one already running, or found it already done. */
@@ -115,6 +117,7 @@ export class SessionPool {
 			now: this.#now,
 			log: this.#log,
 			...(options.traffic ? {traffic: options.traffic} : {}),
+			...(options.storageDir === undefined ? {} : {storageDir: options.storageDir}),
 			save: async (session) => this.#saver?.save(session),
 			disable: (session, code, reason) => this.disable(session, code, reason),
 		});
