@@ -7,6 +7,7 @@ import {z} from 'zod';
 import {CrawljarError} from '../errors.js';
 import {FETCH_DEFAULTS, timeoutsSchema} from '../http/fetch-defaults.js';
 import {hostOptionsSchema} from '../policy/host-options.js';
+import {browserOptionsSchema} from '../browser/browser-options.js';
 import {retryOptionsSchema} from '../policy/retry-schema.js';
 import {scheduleSchema} from '../scheduler/schedule-options.js';
 import {browserLoginOptionsSchema} from '../sessions/login/browser-login-options.js';
@@ -20,6 +21,7 @@ import {
 	fn,
 	forwardIssues,
 	formatIssues,
+	nonEmptyString,
 	nonNegativeInt,
 	positiveInt,
 	stringRecord,
@@ -84,7 +86,12 @@ const startRequest = z.custom<string | StartRequest>().superRefine((value, conte
 	if (!checked.success) forwardIssues(context, checked.error.issues, startRequestObject);
 });
 
-const routeConfig = z.strictObject({handler: fn(), retry: retryOptionsSchema.optional()});
+const routeConfig = z.strictObject({
+	handler: fn(),
+	retry: retryOptionsSchema.optional(),
+	browser: bool().optional(),
+	waitFor: nonEmptyString('a CSS selector').optional(),
+});
 
 const route = z.custom<unknown>().superRefine((value, context) => {
 	if (typeof value === 'function') return;
@@ -153,6 +160,7 @@ export const definitionSchema = z
 		timeouts: timeoutsSchema.extend({handlerMs: positiveInt().optional()}).optional(),
 		retry: retryOptionsSchema.optional(),
 		hosts: hostOptionsSchema.optional(),
+		browser: browserOptionsSchema.optional(),
 		schedule: scheduleSchema.optional(),
 		allowInsecureLogin: bool().optional(),
 		useHeaderGenerator: bool().optional(),
@@ -173,6 +181,12 @@ export const definitionSchema = z
 				});
 			}
 		});
+		for (const [label, value] of Object.entries(routes)) {
+			const config = value as {browser?: unknown; waitFor?: unknown};
+			if (typeof value === 'object' && config.waitFor !== undefined && config.browser !== true) {
+				context.addIssue({code: 'custom', path: ['routes', label, 'waitFor'], message: 'waitFor needs browser: true'});
+			}
+		}
 		if (definition.login && !definition.accounts?.length) {
 			context.addIssue({code: 'custom', path: ['accounts'], message: 'a login step needs at least one account'});
 		}

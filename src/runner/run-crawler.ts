@@ -1,6 +1,7 @@
 // runCrawler: the composition root for one run. It opens the store, resumes or starts a run,
 // builds the session pool and the host throttle, drives the engine and writes the summary.
 import {assertBrowserAvailable} from '../browser/browser-needs.js';
+import {BrowserPages, type BrowserRoute} from '../browser/browser-pages.js';
 import {describeError} from '../errors.js';
 import {DEFINITION_DEFAULTS, validateDefinition} from '../job/schema.js';
 import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
@@ -62,6 +63,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	const storageDir = options.storageDir ?? process.env.CRAWLJAR_STORAGE ?? './storage';
 	const store = options.store ?? openStore(resolveStoreLocation(options, process.env), definition.name);
 	let releaseLock: (() => Promise<void>) | undefined;
+	let browserPages: BrowserPages | undefined;
 	try {
 		releaseLock = await acquireRunLock(store, definition.name, now());
 		const run = await prepareRun(store, definition, {fresh: options.fresh ?? false, retryFailed: options.retryFailed ?? false, now, log});
@@ -107,6 +109,9 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		});
 		await pool.init();
 		const sessionsAtStart = pool.list();
+		const routes = resolveRoutes(definition, defaultRetry);
+		// Started only for crawlers with browser routes: the others never load playwright-core.
+		browserPages = [...routes.values()].some((route) => route.browser) ? new BrowserPages(definition.browser) : undefined;
 		const loginUrl = login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined;
 		const engine = new Engine(
 			{
@@ -114,7 +119,8 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				store,
 				pool,
 				throttle,
-				routes: resolveRoutes(definition, defaultRetry),
+				routes,
+				...(browserPages ? {browserPages} : {}),
 				loginUrl,
 				credentialOrigins: credentialOrigins(definition, login?.loginUrl),
 				hasLogin: Boolean(login),
@@ -174,6 +180,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		await store.setRunState(run.id, end.state === 'finished' ? 'finished' : end.state === 'aborted' ? 'aborted' : 'stopped', now(), summary);
 		return summary;
 	} finally {
+		await browserPages?.close();
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
 	}
@@ -236,10 +243,16 @@ function maxWaitMs(defaultRetry: ResolvedRetryOptions, definition: CrawlerDefini
 }
 
 function resolveRoutes(definition: CrawlerDefinition, defaultRetry: ResolvedRetryOptions) {
-	const routes = new Map<string, {handler: RouteHandler; retry: ResolvedRetryOptions}>();
+	const routes = new Map<string, {handler: RouteHandler; retry: ResolvedRetryOptions; browser?: BrowserRoute}>();
 	for (const [label, route] of Object.entries(definition.routes)) {
-		if (typeof route === 'function') routes.set(label, {handler: route, retry: defaultRetry});
-		else routes.set(label, {handler: route.handler, retry: route.retry ? mergeRetryOptions(defaultRetry, route.retry) : defaultRetry});
+		if (typeof route === 'function') {
+			routes.set(label, {handler: route, retry: defaultRetry});
+			continue;
+		}
+		const retry = route.retry ? mergeRetryOptions(defaultRetry, route.retry) : defaultRetry;
+		// A browser route's handler also gets `page`: process-request.ts adds it for routes with `browser`.
+		if (route.browser) routes.set(label, {handler: route.handler as RouteHandler, retry, browser: {waitFor: route.waitFor}});
+		else routes.set(label, {handler: route.handler, retry});
 	}
 	return routes;
 }
