@@ -42,20 +42,25 @@ export class BrowserPages {
 	/** Browsers started (a replacement after N pages or a crash counts). */
 	launches = 0;
 
-	constructor(options: BrowserOptions = {}) {
+	readonly #loginPage: string | undefined;
+
+	/** `loginUrl`: a page that ends there is a logout for the policy, not a page to wait on. */
+	constructor(options: BrowserOptions = {}, loginUrl?: string) {
 		this.#options = {...BROWSER_DEFAULTS, ...options};
+		this.#loginPage = loginUrl === undefined ? undefined : pageOf(loginUrl);
 	}
 
 	async open(url: string, session: Session, route: BrowserRoute): Promise<BrowserFetch> {
 		await this.#slot();
 		const running = this.#browser();
 		running.open++;
+		// Counted when assigned: pages opened side by side must not all land on a browser that is due.
+		running.served++;
+		if (running.served >= this.#options.pagesPerBrowser) running.isRetired = true;
 		let context: Awaited<ReturnType<Browser['newContext']>> | undefined;
 		const close = async () => {
 			await context?.close().catch(() => {});
 			running.open--;
-			running.served++;
-			if (running.served >= this.#options.pagesPerBrowser) running.isRetired = true;
 			if (running.isRetired && running.open === 0) await this.#closeBrowser(running);
 			this.#openPages--;
 			this.#waiting.shift()?.();
@@ -101,7 +106,8 @@ export class BrowserPages {
 		let response: Response | null;
 		try {
 			response = await page.goto(url, {waitUntil: this.#options.waitUntil, timeout});
-			if (route.waitFor) await page.waitForSelector(route.waitFor, {timeout});
+			const hasLanded = response !== null && response.status() < 300 && pageOf(page.url()) !== this.#loginPage;
+			if (route.waitFor && hasLanded) await page.waitForSelector(route.waitFor, {timeout});
 		} catch (error) {
 			const message = firstLines(error instanceof Error ? error.message : String(error), 1);
 			const isTimeout = error instanceof Error && error.name === 'TimeoutError';
@@ -137,6 +143,11 @@ export class BrowserPages {
 		if (this.#current === running) this.#current = undefined;
 		await running.browser.then((browser) => browser.close()).catch(() => {});
 	}
+}
+
+function pageOf(url: string): string {
+	const parsed = new URL(url);
+	return parsed.origin + parsed.pathname;
 }
 
 /** The responses of a navigation, the first request's first, the final one last. */

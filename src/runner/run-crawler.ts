@@ -109,10 +109,10 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		});
 		await pool.init();
 		const sessionsAtStart = pool.list();
+		const loginUrl = login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined;
 		const routes = resolveRoutes(definition, defaultRetry);
 		// Started only for crawlers with browser routes: the others never load playwright-core.
-		browserPages = [...routes.values()].some((route) => route.browser) ? new BrowserPages(definition.browser) : undefined;
-		const loginUrl = login?.loginUrl ? new URL(login.loginUrl, firstUrl).href : undefined;
+		browserPages = [...routes.values()].some((route) => route.browser) ? new BrowserPages(definition.browser, loginUrl) : undefined;
 		const engine = new Engine(
 			{
 				definition,
