@@ -24,6 +24,10 @@ export type ErrorCode =
 	| 'NO_USABLE_SESSION'
 	| 'ERR_CRYPTO'
 	| 'ERR_SCHEDULE'
+	/** The crawler needs a browser (browserLogin, a browser route) and none can be launched. */
+	| 'ERR_NO_BROWSER'
+	/** A browser step (a login step, a browser route's page) failed or timed out. */
+	| 'ERR_BROWSER'
 	/** In flight at two resumes in a row: it probably killed the process (store.ts CRASHES_BEFORE_FAILING). */
 	| 'ERR_CRASHED_WORKER';
 

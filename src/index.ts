@@ -11,9 +11,13 @@ export {startScheduler} from './scheduler/start-scheduler.js';
 export type {StartSchedulerCrawler, StartSchedulerDeps} from './scheduler/start-scheduler.js';
 export type {Scheduler, SchedulerEvent, SchedulerOptions} from './scheduler/scheduler.js';
 export {formLogin} from './sessions/login/form-login.js';
-export type {FormLoginOptions, FormLoginSuccess, FormSuccessContext} from './sessions/login/form-login.js';
+export type {FormFieldsContext, FormLoginOptions, FormLoginStep, FormLoginSuccess, FormSuccessContext} from './sessions/login/form-login.js';
 export {tokenLogin} from './sessions/login/token-login.js';
 export type {TokenLoginOptions, TokenRefreshOptions} from './sessions/login/token-login.js';
+export {browserLogin} from './sessions/login/browser-login.js';
+export type {BrowserLoginOptions, BrowserLoginStepsContext, BrowserLoginStorage, BrowserLoginTokens} from './sessions/login/browser-login.js';
+export type {BrowserCookie} from './browser/cookie-convert.js';
+export type {BrowserOptions} from './browser/browser-options.js';
 export {customLogin} from './sessions/login/login-strategy.js';
 export type {CustomLogin, CustomLoginOptions, LoginContext, LoginOption, LoginStrategy} from './sessions/login/login-strategy.js';
 export type {Session} from './sessions/session.js';
@@ -36,6 +40,9 @@ export type {
 	ResponseInfo,
 	RouteConfig,
 	RouteHandler,
+	BrowserHandlerContext,
+	BrowserRouteConfig,
+	BrowserRouteHandler,
 	SessionOptions,
 	StartRequest,
 } from './job/types.js';

@@ -11,6 +11,8 @@ export {expectedBook, categories} from './books.js';
 export type {ExpectedBook} from './books.js';
 export {SESSION_COOKIE, VISITOR_COOKIE} from './login.js';
 export {HUGE_BODY_BYTES} from './bad.js';
+export {APP_COOKIE, DEMO_TOTP_SECRET, SCRIPT_ITEMS, TWO_FACTOR_COOKIE} from './browser-pages.js';
+export type {BrowserDemoStats} from './browser-pages.js';
 
 /** How many books a site started with these options serves (ids 1 to N). */
 export function bookCount(options: DemoSiteOptions = {}): number {

@@ -8,6 +8,7 @@ import {idsByCategory} from './books.js';
 import {catalogueRoutes} from './catalogue.js';
 import {BodyTooLargeError, parseCookies, sendHtml, sendJson} from './http-util.js';
 import type {Route} from './http-util.js';
+import {browserDemoRoutes, createBrowserDemoStats, type BrowserDemoStats} from './browser-pages.js';
 import {loginRoutes} from './login.js';
 import {resolveOptions} from './options.js';
 import type {DemoSiteOptions} from './options.js';
@@ -24,6 +25,8 @@ export interface DemoSite {
 	readonly port: number;
 	/** Live counters: read them after requests complete. */
 	readonly stats: DemoStats;
+	/** What the browser-login pages saw (demo/site/browser-pages.ts). */
+	readonly browserStats: BrowserDemoStats;
 	/** Number of books served (ids 1 to bookCount). */
 	readonly bookCount: number;
 	/** Zero the counters and clear the log, in place. */
@@ -43,7 +46,8 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
 		tokens: new TokenStore(resolved.accessTokenTtlMs),
 		byCategory: idsByCategory(resolved.books),
 	};
-	const routes = [...catalogueRoutes(state), ...loginRoutes(state), ...apiRoutes(state), ...badRoutes()];
+	const browserStats = createBrowserDemoStats();
+	const routes = [...catalogueRoutes(state), ...loginRoutes(state), ...apiRoutes(state), ...badRoutes(), ...browserDemoRoutes(resolved.users, browserStats)];
 	const limiter = resolved.rateLimit && new RateLimiter(resolved.rateLimit.perSecond);
 	const retryAfter = resolved.rateLimit?.retryAfter ?? false;
 
@@ -82,6 +86,7 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
 		url: `http://127.0.0.1:${port}`,
 		port,
 		stats: state.stats,
+		browserStats,
 		bookCount: resolved.books,
 		resetStats: () => resetStats(state.stats),
 		expireSessions() {

@@ -45,7 +45,7 @@ function loadDotEnv(io: CliIo): void {
 }
 
 /** Exit codes that are usage problems, not run failures. */
-const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_DEFINITION', 'ERR_STORAGE', 'ERR_LOCKED', 'ERR_SCHEDULE']);
+const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_DEFINITION', 'ERR_STORAGE', 'ERR_LOCKED', 'ERR_SCHEDULE', 'ERR_NO_BROWSER']);
 
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
 	const [name, ...rest] = argv;

@@ -7,18 +7,22 @@ import {z} from 'zod';
 import {CrawljarError} from '../errors.js';
 import {FETCH_DEFAULTS, timeoutsSchema} from '../http/fetch-defaults.js';
 import {hostOptionsSchema} from '../policy/host-options.js';
+import {browserOptionsSchema} from '../browser/browser-options.js';
 import {retryOptionsSchema} from '../policy/retry-schema.js';
 import {leaseMsSchema} from '../runner/worker-options.js';
 import {scheduleSchema} from '../scheduler/schedule-options.js';
+import {browserLoginOptionsSchema} from '../sessions/login/browser-login-options.js';
 import {formLoginOptionsSchema} from '../sessions/login/form-login-options.js';
 import {customLoginOptionsSchema} from '../sessions/login/login-strategy.js';
 import {tokenLoginOptionsSchema} from '../sessions/login/token-login-options.js';
+import {totpSecretProblem} from '../sessions/login/totp.js';
 import {sessionOptionsSchema} from '../sessions/session-options.js';
 import {
 	bool,
 	fn,
 	forwardIssues,
 	formatIssues,
+	nonEmptyString,
 	nonNegativeInt,
 	positiveInt,
 	stringRecord,
@@ -83,7 +87,12 @@ const startRequest = z.custom<string | StartRequest>().superRefine((value, conte
 	if (!checked.success) forwardIssues(context, checked.error.issues, startRequestObject);
 });
 
-const routeConfig = z.strictObject({handler: fn(), retry: retryOptionsSchema.optional()});
+const routeConfig = z.strictObject({
+	handler: fn(),
+	retry: retryOptionsSchema.optional(),
+	browser: bool().optional(),
+	waitFor: nonEmptyString('a CSS selector').optional(),
+});
 
 const route = z.custom<unknown>().superRefine((value, context) => {
 	if (typeof value === 'function') return;
@@ -99,6 +108,7 @@ const LOGIN_OPTION_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
 	form: formLoginOptionsSchema,
 	token: tokenLoginOptionsSchema,
 	custom: customLoginOptionsSchema,
+	browser: browserLoginOptionsSchema,
 };
 
 /**
@@ -109,7 +119,7 @@ const loginStrategy = z.custom<unknown>().superRefine((value, context) => {
 	if (typeof value === 'function') return;
 	const strategy = value as {kind?: unknown; login?: unknown; options?: unknown} | null;
 	if (typeof strategy !== 'object' || strategy === null || typeof strategy.login !== 'function') {
-		context.addIssue({code: 'custom', message: 'expected formLogin(…), tokenLogin(…), customLogin(…) or an async function'});
+		context.addIssue({code: 'custom', message: 'expected formLogin(…), tokenLogin(…), browserLogin(…), customLogin(…) or an async function'});
 		return;
 	}
 	const schema = typeof strategy.kind === 'string' ? LOGIN_OPTION_SCHEMAS[strategy.kind] : undefined;
@@ -123,6 +133,10 @@ const account = z
 	.object({
 		username: z.string({error: 'expected a non-empty string'}).min(1, 'expected a non-empty string'),
 		password: z.string({error: 'expected a string'}).optional(),
+		// A base32 secret for totp() in login steps; never printed, never stored (like the password).
+		totpSecret: z
+			.custom<string>((value) => totpSecretProblem(value) === undefined, {error: (issue) => totpSecretProblem(issue.input) ?? 'invalid'})
+			.optional(),
 	})
 	.loose();
 
@@ -147,6 +161,7 @@ export const definitionSchema = z
 		timeouts: timeoutsSchema.extend({handlerMs: positiveInt().optional()}).optional(),
 		retry: retryOptionsSchema.optional(),
 		hosts: hostOptionsSchema.optional(),
+		browser: browserOptionsSchema.optional(),
 		schedule: scheduleSchema.optional(),
 		allowInsecureLogin: bool().optional(),
 		useHeaderGenerator: bool().optional(),
@@ -168,6 +183,12 @@ export const definitionSchema = z
 				});
 			}
 		});
+		for (const [label, value] of Object.entries(routes)) {
+			const config = value as {browser?: unknown; waitFor?: unknown};
+			if (typeof value === 'object' && config.waitFor !== undefined && config.browser !== true) {
+				context.addIssue({code: 'custom', path: ['routes', label, 'waitFor'], message: 'waitFor needs browser: true'});
+			}
+		}
 		if (definition.login && !definition.accounts?.length) {
 			context.addIssue({code: 'custom', path: ['accounts'], message: 'a login step needs at least one account'});
 		}

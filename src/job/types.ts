@@ -2,6 +2,7 @@
 // editors their docs; src/job/schema.ts checks the same shape at load time, and compile-time
 // checks there (and next to each options schema) keep the two in step.
 import type {CheerioAPI} from 'cheerio';
+import type {Page} from 'playwright-core';
 import type {FetchTimeouts} from '../http/fetch.js';
 import type {RetryOptions} from '../policy/retry-options.js';
 import type {ScheduleOption} from '../scheduler/schedule-options.js';
@@ -9,6 +10,7 @@ import type {HostOptions} from '../policy/host-options.js';
 import type {LoginOption} from '../sessions/login/login-strategy.js';
 import type {Account, Session} from '../sessions/session.js';
 import type {SessionOptions} from '../sessions/session-options.js';
+import type {BrowserOptions} from '../browser/browser-options.js';
 
 export type {HostLimitOptions as HostLimits, HostOptions, HostOverride} from '../policy/host-options.js';
 export type {SessionOptions} from '../sessions/session-options.js';
@@ -92,6 +94,23 @@ export interface RouteConfig {
 	readonly handler: RouteHandler;
 	/** Overrides the crawler's retry options for this route. */
 	readonly retry?: RetryOptions;
+	readonly browser?: false;
+}
+
+/** A browser route's handler context: `page` is the rendered page (Playwright), `$` its DOM once loaded. */
+export interface BrowserHandlerContext extends HandlerContext {
+	readonly page: Page;
+}
+
+export type BrowserRouteHandler = (context: BrowserHandlerContext) => Promisable<void>;
+
+/** A route whose pages are fetched in a browser sharing the session's cookies (see `browser` options). */
+export interface BrowserRouteConfig {
+	readonly browser: true;
+	readonly handler: BrowserRouteHandler;
+	readonly retry?: RetryOptions;
+	/** A CSS selector to wait for after the page loaded, before `$` is taken (a list rendered by script). */
+	readonly waitFor?: string;
 }
 
 export interface LoggedOutContext {
@@ -107,7 +126,9 @@ export interface CrawlerDefinition {
 	readonly startUrls: readonly (string | StartRequest)[];
 	/** Sent with every request (a request's own headers win). */
 	readonly headers?: Record<string, string>;
-	readonly routes: Readonly<Record<string, RouteHandler | RouteConfig>>;
+	readonly routes: Readonly<Record<string, RouteHandler | RouteConfig | BrowserRouteConfig>>;
+	/** Pages and browsers for browser routes. */
+	readonly browser?: BrowserOptions;
 	readonly accounts?: readonly Account[];
 	readonly login?: LoginOption;
 	/** A 200 page that means "logged out" (soft logout). */

@@ -13,6 +13,7 @@ import type {Session} from '../sessions/session.js';
 import type {SessionPool} from '../sessions/session-pool.js';
 import type {Completion, Store, StoredRequest} from '../store/store.js';
 import {createHandlerContext, ParsedBody} from './context.js';
+import type {BrowserFetch, BrowserPages, BrowserRoute} from '../browser/browser-pages.js';
 import {DEFAULT_HANDLER_MS, withTimeLimit} from './time-limit.js';
 import type {RunStats} from './run-stats.js';
 import type {SeenKeys} from './seen-keys.js';
@@ -22,7 +23,9 @@ export interface ProcessDeps {
 	readonly store: Store;
 	readonly pool: SessionPool;
 	readonly throttle: HostThrottle;
-	readonly routes: ReadonlyMap<string, {handler: RouteHandler; retry: ResolvedRetryOptions}>;
+	readonly routes: ReadonlyMap<string, {handler: RouteHandler; retry: ResolvedRetryOptions; browser?: BrowserRoute}>;
+	/** Pages for routes with `browser: true` (absent when the crawler has none). */
+	readonly browserPages?: BrowserPages;
 	readonly loginUrl: string | undefined;
 	/** Origins that may receive a session's credential headers (Authorization, login-set headers). */
 	readonly credentialOrigins: ReadonlySet<string>;
@@ -64,6 +67,8 @@ export async function processRequest(
 		},
 	};
 	let slotResult: ReleaseResult = 'cancelled';
+	// A browser route's page, open from its load until its handler has run.
+	const opened: {browser?: BrowserFetch} = {};
 	try {
 		if (deps.pool.needsPreparation(session)) {
 			// The login's own requests go through the host throttle too: holding this slot while
@@ -84,8 +89,9 @@ export async function processRequest(
 			}
 			holdsSlot = true;
 		}
-		slotResult = await fetchAndHandle(deps, request, session, slot, complete);
+		slotResult = await fetchAndHandle(deps, request, session, slot, complete, opened);
 	} finally {
+		await opened.browser?.close();
 		deps.pool.release(session);
 		slot.release(slotResult);
 	}
@@ -97,6 +103,7 @@ async function fetchAndHandle(
 	session: Session,
 	slot: HostSlot,
 	complete: (completion: Completion) => void,
+	opened: {browser?: BrowserFetch},
 ): Promise<ReleaseResult> {
 	const route = deps.routes.get(request.label ?? 'default');
 	const retry = route?.retry ?? deps.defaultRetry;
@@ -114,8 +121,9 @@ async function fetchAndHandle(
 	let result: FetchResult | undefined;
 	let fetchError: unknown;
 	try {
+		if (route?.browser && deps.browserPages) opened.browser = await deps.browserPages.open(request.url, session, route.browser);
 		// One spread, first: spreads after other properties are a slow path for V8 (bench/ profile).
-		result = await fetchPage(request.url, {
+		result = opened.browser?.result ?? await fetchPage(request.url, {
 			...deps.fetchOptions,
 			method: request.method,
 			headers: request.headers ? {...parts.headers, ...request.headers} : parts.headers,
@@ -168,6 +176,7 @@ async function fetchAndHandle(
 				crawlerName: deps.definition.name,
 				routes: deps.routes,
 			});
+			if (opened.browser) Object.assign(context, {page: opened.browser.page});
 			try {
 				// Past the limit the handler is abandoned: what it pushes later stays in `buffers`, unread.
 				await withTimeLimit(() => route.handler(context), handlerMs(deps), `the '${request.label ?? 'default'}' handler`);

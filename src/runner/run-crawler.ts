@@ -1,5 +1,7 @@
 // runCrawler: the composition root for one run. It opens the store, resumes or starts a run,
 // builds the session pool and the host throttle, drives the engine and writes the summary.
+import {assertBrowserAvailable} from '../browser/browser-needs.js';
+import {BrowserPages, type BrowserRoute} from '../browser/browser-pages.js';
 import {DEFINITION_DEFAULTS, validateDefinition} from '../job/schema.js';
 import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
 import {HOST_DEFAULTS} from '../policy/host-options.js';
@@ -58,6 +60,8 @@ const silentLog: Logger = {info() {}, warn() {}, error() {}};
 
 export async function runCrawler(definitionInput: CrawlerDefinition, options: RunOptions = {}): Promise<RunSummary> {
 	const definition = validateDefinition(definitionInput, `crawler '${(definitionInput as {name?: string}).name ?? '?'}'`);
+	// Before the store opens: a crawler that needs a browser and has none stops here (exit 2).
+	assertBrowserAvailable(definition);
 	const log = options.log ?? silentLog;
 	const now = Date.now;
 	const storageDir = options.storageDir ?? process.env.CRAWLJAR_STORAGE ?? './storage';
@@ -68,6 +72,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	let heartbeat: {stop(): void} | undefined;
 	let joinedRunId: number | undefined;
 	let sessionRuntime: {persist(): Promise<void>} | undefined;
+	let browserPages: BrowserPages | undefined;
 	try {
 		// SQLite: one process a crawl (the run lock). PostgreSQL: the worker registry arbitrates.
 		if (!store.isShared) releaseLock = await acquireRunLock(store, definition.name, now());
@@ -90,17 +95,22 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			owner: worker.id,
 			// Login rejections count per account within the run, across its workers.
 			accountScope: `run ${run.id}`,
+			storageDir,
 		});
 		sessionRuntime = runtime;
 		const {pool, throttle, defaultRetry, onHostCooldown, login} = runtime;
 		const sessionsAtStart = pool.list();
+		const routes = resolveRoutes(definition, defaultRetry);
+		// Started only for crawlers with browser routes: the others never load playwright-core.
+		browserPages = [...routes.values()].some((route) => route.browser) ? new BrowserPages(definition.browser, runtime.loginUrl) : undefined;
 		const engine = new Engine(
 			{
 				definition,
 				store,
 				pool,
 				throttle,
-				routes: resolveRoutes(definition, defaultRetry),
+				routes,
+				...(browserPages ? {browserPages} : {}),
 				loginUrl: runtime.loginUrl,
 				credentialOrigins: runtime.credentialOrigins,
 				hasLogin: Boolean(login),
@@ -187,6 +197,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		if (joinedRunId !== undefined) await store.leaveRun(joinedRunId, worker.id, now(), {pagesDone: 0, pagesPerSecond: 0, requests: 0, items: 0}).catch(() => {});
 		markActive(worker, false);
 		await sessionRuntime?.persist().catch(() => {});
+		await browserPages?.close();
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
 	}
@@ -231,10 +242,16 @@ function maxWaitMs(defaultRetry: ResolvedRetryOptions, definition: CrawlerDefini
 }
 
 function resolveRoutes(definition: CrawlerDefinition, defaultRetry: ResolvedRetryOptions) {
-	const routes = new Map<string, {handler: RouteHandler; retry: ResolvedRetryOptions}>();
+	const routes = new Map<string, {handler: RouteHandler; retry: ResolvedRetryOptions; browser?: BrowserRoute}>();
 	for (const [label, route] of Object.entries(definition.routes)) {
-		if (typeof route === 'function') routes.set(label, {handler: route, retry: defaultRetry});
-		else routes.set(label, {handler: route.handler, retry: route.retry ? mergeRetryOptions(defaultRetry, route.retry) : defaultRetry});
+		if (typeof route === 'function') {
+			routes.set(label, {handler: route, retry: defaultRetry});
+			continue;
+		}
+		const retry = route.retry ? mergeRetryOptions(defaultRetry, route.retry) : defaultRetry;
+		// A browser route's handler also gets `page`: process-request.ts adds it for routes with `browser`.
+		if (route.browser) routes.set(label, {handler: route.handler as RouteHandler, retry, browser: {waitFor: route.waitFor}});
+		else routes.set(label, {handler: route.handler, retry});
 	}
 	return routes;
 }

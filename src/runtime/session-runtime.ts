@@ -28,6 +28,8 @@ export interface SessionRuntimeParts {
 	readonly owner?: string;
 	/** Login rejections count per account within this scope, across workers (e.g. `run 3`). */
 	readonly accountScope?: string;
+	/** The storage folder: a failed browser login leaves its screenshot under it. */
+	readonly storageDir?: string;
 }
 
 export interface SessionRuntime {
@@ -87,6 +89,8 @@ export async function createSessionRuntime(parts: SessionRuntimeParts): Promise<
 		key: parts.key,
 		log,
 		...(parts.accountScope ? {accountScope: parts.accountScope} : {}),
+		...(parts.owner ? {workerId: parts.owner} : {}),
+		...(parts.storageDir ? {storageDir: parts.storageDir} : {}),
 		// Login requests are requests: the same throttle, retry policy, cooldowns and stats.
 		traffic: {throttle, retry: defaultRetry, onHostCooldown, stats},
 	});
@@ -145,7 +149,7 @@ export async function openSessionRuntime(definitionInput: CrawlerDefinition, opt
 	const storageDir = options.storage ?? process.env.CRAWLJAR_STORAGE ?? './storage';
 	const store = options.store ?? openStore(resolveStoreLocation({storeUrl: options.storeUrl, storageDir: options.storage}, process.env), definition.name);
 	try {
-		const runtime = await createSessionRuntime({definition, store, log, stats: new RunStats(Date.now()), key: options.secretKey ?? sessionKey(storageDir, log)});
+		const runtime = await createSessionRuntime({definition, store, log, stats: new RunStats(Date.now()), key: options.secretKey ?? sessionKey(storageDir, log), storageDir});
 		let closing: Promise<void> | undefined;
 		return {
 			...runtime,

@@ -50,6 +50,8 @@ export interface SessionLoginsOptions {
 	readonly traffic?: LoginTraffic;
 	readonly now: () => number;
 	readonly log: {info(message: string): void; warn(message: string): void};
+	/** The storage folder (browser logins put failure screenshots under it). */
+	readonly storageDir?: string;
 	/** Persists the session; awaited before a login or refresh counts as done. */
 	readonly save: (session: Session) => Promise<void>;
 	readonly disable: (session: Session, code: string, reason: string) => Promise<void>;
@@ -251,13 +253,17 @@ export class SessionLogins {
 	#context(session: Session, counters: FlightCounters): LoginContext {
 		const {baseUrl, fetchDefaults, login} = this.#options;
 		const allowInsecureLogin = this.#options.allowInsecureLogin || (login.allowInsecureLogin ?? false);
+		const send = this.#sender(session, counters);
 		return {
 			session,
 			account: session.account,
-			http: createSessionHttp(session, {baseUrl, fetchDefaults, allowInsecureLogin, send: this.#sender(session, counters)}),
+			http: createSessionHttp(session, {baseUrl, fetchDefaults, allowInsecureLogin, send}),
 			baseUrl,
 			now: this.#options.now,
 			log: this.#options.log,
+			sendRequest: send,
+			allowInsecureLogin,
+			...(this.#options.storageDir === undefined ? {} : {storageDir: this.#options.storageDir}),
 		};
 	}
 

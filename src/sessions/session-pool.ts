@@ -55,6 +55,8 @@ export interface SessionPoolOptions {
 	readonly accountScope?: string;
 	/** Lock, poll and wait timing of the shared sessions (tests shorten them). */
 	readonly sharedTiming?: Partial<SharedSessionsTiming>;
+	/** The storage folder: a failed browser login leaves its screenshot under it. */
+	readonly storageDir?: string;
 }
 
 /** What relogin() did: started one, joined one already running, or found it already done. */
@@ -129,6 +131,7 @@ export class SessionPool {
 			now: this.#now,
 			log: this.#log,
 			...(options.traffic ? {traffic: options.traffic} : {}),
+			...(options.storageDir === undefined ? {} : {storageDir: options.storageDir}),
 			save: async (session) => this.#saver?.save(session),
 			disable: (session, code, reason) => this.disable(session, code, reason),
 			shared: () => this.#shared,

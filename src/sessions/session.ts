@@ -12,6 +12,8 @@ import {cookieOrigin, OriginCookieJar} from '../http/cookie-origin.js';
 export interface Account {
 	readonly username: string;
 	readonly password?: string;
+	/** Base32 TOTP secret for `totp()` in login steps: a credential, like the password (never stored or printed). */
+	readonly totpSecret?: string;
 	readonly [key: string]: unknown;
 }
 

@@ -4,11 +4,12 @@
 // with the jar applied on every hop, so every Set-Cookie along the way is kept.
 import {randomBytes} from 'node:crypto';
 import type {CheerioAPI} from 'cheerio';
-import {assertSecureTransport, type HttpResponse} from '../session-http.js';
-import {formLoginOptionsSchema, type FormLoginOptions, type FormLoginSuccess} from './form-login-options.js';
+import {assertSecureTransport, type HttpResponse, type SessionHttp} from '../session-http.js';
+import {formLoginOptionsSchema, type FormLoginOptions, type FormLoginStep, type FormLoginSuccess} from './form-login-options.js';
+import {totpGuard, type TotpCode} from './totp.js';
 import {bearerHeaders, invalidLoginStrategy, loginFailed, type LoginContext, type LoginStrategy} from './login-strategy.js';
 
-export type {FormLoginOptions, FormLoginSuccess, FormSuccessContext} from './form-login-options.js';
+export type {FormFieldsContext, FormLoginOptions, FormLoginStep, FormLoginSuccess, FormSuccessContext} from './form-login-options.js';
 
 const PASSWORD_FORM = 'form:has(input[type=password])';
 
@@ -22,51 +23,67 @@ export function formLogin(options: FormLoginOptions): LoginStrategy {
 		options,
 		loginUrl: options.url,
 		...(options.allowInsecureLogin === undefined ? {} : {allowInsecureLogin: options.allowInsecureLogin}),
-		login: (context) => submitLoginForm(options, context),
+		// Logins of an account with a totpSecret take turns, each with a fresh code (totp.ts).
+		login: (context) => totpGuard.run(context.account, (totp) => submitLoginForm(options, context, totp)),
 		credentialHeaders: bearerHeaders,
 	};
 }
 
-async function submitLoginForm(options: FormLoginOptions, context: LoginContext): Promise<void> {
+async function submitLoginForm(options: FormLoginOptions, context: LoginContext, totp: TotpCode): Promise<void> {
 	const {account, http} = context;
-	const page = await http.get(options.url);
-	if (page.status >= 400) throw loginFailed(account, `${page.status} from ${pathOf(page.url)}`);
-	const $ = page.$;
-	const form = (options.formSelector ? $(options.formSelector) : $(PASSWORD_FORM)).first();
-	if (form.length === 0) {
-		// No login form any more: the jar is already logged in (a wiki shows the page instead of
-		// the form) when the success check says so; then there is nothing to submit.
-		if ((await judgeLogin(options.success, page, context)) === undefined) return;
-		const wanted = options.formSelector ? `no form matches '${options.formSelector}'` : 'no form with a password field';
-		throw loginFailed(account, `${wanted} at ${pathOf(page.url)}`);
+	// One form (`fields`) is a login of one step.
+	const steps: readonly FormLoginStep[] = options.steps ?? [{fields: options.fields!, ...(options.formSelector ? {formSelector: options.formSelector} : {})}];
+	let previous: HttpResponse | undefined;
+	for (const [index, step] of steps.entries()) {
+		const where = steps.length > 1 ? `step ${index + 1} of ${steps.length} (steps[${index}]): ` : '';
+		const page = previous === undefined || step.url !== undefined ? await http.get(step.url ?? options.url) : previous;
+		if (page.status >= 400) throw loginFailed(account, `${where}${page.status} from ${pathOf(page.url)}`);
+		const fields = step.fields({account, totp});
+		const form = pickForm(page.$, step.formSelector, Object.keys(fields), steps.length > 1);
+		if (form.length === 0) {
+			// No login form any more: the jar is already logged in (a wiki shows the page instead of
+			// the form) when the success check says so; then there is nothing to submit.
+			if (index === 0 && (await judgeLogin(options.success, page, context)) === undefined) return;
+			const wanted = step.formSelector ? `no form matches '${step.formSelector}'` : steps.length > 1 ? 'no form on the page' : 'no form with a password field';
+			throw loginFailed(account, `${where}${wanted} at ${pathOf(page.url)}`);
+		}
+		previous = await submitForm(http, page, form, fields, options, account.username);
+		if (index < steps.length - 1 && previous.status >= 400) throw loginFailed(account, `${where}${previous.status} from ${pathOf(previous.url)}`);
 	}
+	const failure = await judgeLogin(options.success, previous!, context);
+	if (failure) throw loginFailed(account, failure);
+}
 
-	const pairs = fillFields(successfulControls($, form), options.fields({account}));
+/**
+ * The step's form: by its selector; else the first with a password field; in a multi-step login
+ * also the first with an input named like one of the step's fields, else the page's first form.
+ */
+function pickForm($: CheerioAPI, selector: string | undefined, names: readonly string[], isMultiStep: boolean): ReturnType<CheerioAPI> {
+	if (selector) return $(selector).first();
+	const withPassword = $(PASSWORD_FORM).first();
+	if (withPassword.length > 0 || !isMultiStep) return withPassword;
+	const named = $('form').filter((_, form) => names.some((name) => $(form).find(`[name="${name.replace(/"/g, '\\"')}"]`).length > 0));
+	return named.length > 0 ? named.first() : $('form').first();
+}
+
+/** Submits `form` as a browser would: its method, enctype and action, the page's controls plus `fields`. */
+async function submitForm(http: SessionHttp, page: HttpResponse, form: ReturnType<CheerioAPI>, fields: Record<string, string>, options: FormLoginOptions, username: string): Promise<HttpResponse> {
+	const pairs = fillFields(successfulControls(page.$, form), fields);
 	const action = new URL(form.attr('action') || page.url, page.url).href;
 	const method = (form.attr('method') ?? 'get').toUpperCase() === 'POST' ? 'POST' : 'GET';
 	const enctype = (form.attr('enctype') ?? '').toLowerCase();
-	let response: HttpResponse;
 	if (method === 'GET') {
 		// A GET form puts the password in the URL: the transport check applies to it too.
-		assertSecureTransport(action, account.username, options.allowInsecureLogin === true);
+		assertSecureTransport(action, username, options.allowInsecureLogin === true);
 		const target = new URL(action);
 		target.search = new URLSearchParams(pairs).toString();
-		response = await http.get(target.href);
-	} else if (enctype === 'multipart/form-data') {
-		const boundary = `----crawljar${randomBytes(12).toString('hex')}`;
-		response = await http.post(action, {
-			body: multipartBody(pairs, boundary),
-			headers: {'content-type': `multipart/form-data; boundary=${boundary}`},
-		});
-	} else {
-		response = await http.post(action, {
-			body: new URLSearchParams(pairs).toString(),
-			headers: {'content-type': 'application/x-www-form-urlencoded'},
-		});
+		return http.get(target.href);
 	}
-
-	const failure = await judgeLogin(options.success, response, context);
-	if (failure) throw loginFailed(account, failure);
+	if (enctype === 'multipart/form-data') {
+		const boundary = `----crawljar${randomBytes(12).toString('hex')}`;
+		return http.post(action, {body: multipartBody(pairs, boundary), headers: {'content-type': `multipart/form-data; boundary=${boundary}`}});
+	}
+	return http.post(action, {body: new URLSearchParams(pairs).toString(), headers: {'content-type': 'application/x-www-form-urlencoded'}});
 }
 
 /** What a browser submits for the form, in document order (issue 3 item 1: hidden inputs included). */

@@ -5,7 +5,7 @@ import {z} from 'zod';
 import {CrawljarError, describeError} from '../../errors.js';
 import {bool, formatIssues, urlOrPath, type Assert, type Describes} from '../../util/option-schemas.js';
 import type {Account, Session} from '../session.js';
-import type {SessionHttp} from '../session-http.js';
+import type {LoginRequestSender, SessionHttp} from '../session-http.js';
 import {isLoginControlError} from './login-errors.js';
 
 export interface LoginContext {
@@ -18,10 +18,16 @@ export interface LoginContext {
 	readonly now: () => number;
 	/** The crawl's log (warnings about the login's configuration). */
 	readonly log?: {info(message: string): void; warn(message: string): void};
+	/** Sends one request through the host throttle and the retry policy: for a login whose requests do not go through `http` (a browser's). */
+	readonly sendRequest?: LoginRequestSender;
+	/** Credentials may go over plain http to a non-loopback host (the crawler's or the strategy's setting). */
+	readonly allowInsecureLogin?: boolean;
+	/** The storage folder: a failed browser login leaves its screenshot under it. */
+	readonly storageDir?: string;
 }
 
 export interface LoginStrategy {
-	readonly kind: 'form' | 'token' | 'custom';
+	readonly kind: 'form' | 'token' | 'custom' | 'browser';
 	/**
 	 * The options the factory was given, as given: the crawler definition check validates them
 	 * against the kind's schema and reports problems under `login.` (`login.fields: expected a function`).
