@@ -15,7 +15,8 @@ const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures
 interface WorkerReport {
 	readonly statuses: number[];
 	readonly error: string | undefined;
-	readonly stats: {logins: number};
+	/** Logins this process did. */
+	readonly logins: number;
 }
 
 function startWorker(env: Record<string, string>): {ready: Promise<void>; go(): void; report: Promise<WorkerReport>} {
@@ -59,7 +60,7 @@ describe('shared sessions across 2 worker processes on PostgreSQL', {skip: skipW
 			assert.equal(site.stats.loginFailure, expectFailures, JSON.stringify(reports));
 			if (expectLogins === 1) {
 				for (const report of reports) assert.deepEqual(report.statuses, [200, 200, 200], JSON.stringify(report));
-				assert.deepEqual(reports.map((report) => report.stats.logins).sort(), [0, 1], 'one process logged in, the other loaded its session');
+				assert.deepEqual(reports.map((report) => report.logins).sort(), [0, 1], 'one process logged in, the other loaded its session');
 			} else {
 				for (const report of reports) assert.match(report.error ?? '', /LOGIN_FAILED/);
 				for (const report of reports) assert.doesNotMatch(report.error ?? '', /not-the-Pa55word/);

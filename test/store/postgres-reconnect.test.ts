@@ -79,7 +79,10 @@ test('a lost connection is tried again with backoff: the store goes on where it 
 	assert.equal(isSettled, false, 'still waiting for the server');
 	await proxy.restore();
 	assert.deepEqual(await commit, {applied: 1, refused: []});
-	assert.deepEqual(await beat, {renewed: 1, reclaimed: 0});
+	// The heartbeat may have run before or after the commit: it renewed b, and a if a was still in flight.
+	const {renewed, reclaimed} = await beat;
+	assert.ok(renewed === 1 || renewed === 2, `renewed ${renewed}`);
+	assert.equal(reclaimed, 0);
 	assert.ok(proxy.accepted() > connectionsBefore, 'it reconnected');
 	// The worker's state is intact: its other lease still holds.
 	assert.deepEqual(await store.commitAs(run.id, 'w1', [done(b!.id, ['b'])]), {applied: 1, refused: []});

@@ -93,16 +93,20 @@ export function isRetryable(error: unknown): boolean {
 	return code === '40P01' || code === '40001';
 }
 
-const maxAttempts = 5;
+const maxAttempts = 8;
 
-/** One statement (its own transaction), run again (bounded) on a deadlock or serialization failure. */
+/**
+ * One statement (its own transaction), run again (bounded) on a deadlock or serialization
+ * failure, after a short random wait: two statements that deadlocked and are run again at once
+ * tend to deadlock again (seen with many workers committing the same links on a loaded machine).
+ */
 export async function retrying<T>(work: () => Promise<T>): Promise<T> {
 	for (let attempt = 1; ; attempt++) {
 		try {
 			return await work();
 		} catch (error) {
-			if (attempt < maxAttempts && isRetryable(error)) continue;
-			throw error;
+			if (attempt >= maxAttempts || !isRetryable(error)) throw error;
+			await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
 		}
 	}
 }
