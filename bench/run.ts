@@ -5,6 +5,7 @@
 //
 //   npm run bench                      5,000 books, concurrency 10 and 50, 3 repetitions
 //   npm run bench -- --quick           1,000 books, concurrency 10, 1 repetition (< 2 min)
+//   npm run bench -- --browser         browser login time and RSS; browser route vs HTTP (bench/browser-bench.ts)
 //   npm run bench -- --reps 5 --books 5000 --concurrency 10,50 --no-extras --profile
 //   npm run bench -- --store           only the PostgreSQL store benchmark (N = 1, 4, 16 workers);
 //                                      --store-url URL (default CRAWLJAR_PG_URL or the local server)
@@ -21,6 +22,13 @@ import {startSiteProcess} from './lib/site-process.js';
 import {repoDir, runChild} from './lib/spawn-child.js';
 import {round, spread, table, type Spread} from './lib/stats.js';
 import {SYSTEMS, expectedPages, type Measurement, type SystemName, type WorkerConfig} from './lib/types.js';
+
+// --browser: only the browser costs (bench/browser-bench.ts), not the default comparison.
+if (process.argv.includes('--browser')) {
+	const {runBrowserBench} = await import('./browser-bench.js');
+	await runBrowserBench();
+	process.exit(0);
+}
 
 const {values: flags} = parseArgs({
 	options: {
