@@ -129,10 +129,10 @@ test('kill -9 at five points of a 2,000-page crawl: resumed results equal an uni
 
 	// Requests in flight at the crash are due at once: the resumed process fetches as soon as it
 	// has said "resuming", and no lock timeout comes before that (Crawlee waits ~3 minutes). From
-	// spawn, node + tsx + loading the crawler take 1-3 s on a quiet machine, up to ~8 s measured on
-	// an overloaded 2-core box: the bounds catch a lock wait, not a slow machine.
+	// spawn, node + tsx + loading the crawler take 1-3 s on a quiet machine, up to ~25 s measured on
+	// a 2-core box shared with other suites: the bounds catch a lock wait or a hang, not a slow machine.
 	for (const {fromSpawn, fromResumeLine} of resumeDelays) {
 		assert.ok(fromResumeLine < 5_000, `first request ${fromResumeLine} ms after the "resuming" line`);
-		assert.ok(fromSpawn < 20_000, `first request ${fromSpawn} ms after spawn`);
+		assert.ok(fromSpawn < 60_000, `first request ${fromSpawn} ms after spawn`);
 	}
 });

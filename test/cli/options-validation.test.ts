@@ -14,7 +14,7 @@ const invalidFiles: Record<string, {source: string; messages: RegExp[]}> = {
 		source: `export default defineCrawler({name: 'a', startUrls: [SITE + '/'], ${accounts},
 			login: formLogin({url: '/login', feilds: ({account}) => ({user: account.username, pass: account.password})}),
 			routes: {default: async () => {}}});`,
-		messages: [/^ {2}login\.fields: expected a function$/m, /^ {2}login\.feilds: unknown option \(did you mean 'fields'\?\)$/m],
+		messages: [/^ {2}login\.fields: expected a function \(or `steps`\)$/m, /^ {2}login\.feilds: unknown option \(did you mean 'fields'\?\)$/m],
 	},
 	'token-login-path.ts': {
 		source: `export default defineCrawler({name: 'b', startUrls: [SITE + '/'], ${accounts},
