@@ -31,8 +31,8 @@ function problems(definition: unknown): string[] {
 
 test('formLogin options: a missing or misspelled field is named under login.', () => {
 	assert.deepEqual(problems(withLogin(formLogin({url: '/login', feilds: fields} as never))), [
-		'login.fields: expected a function',
 		"login.feilds: unknown option (did you mean 'fields'?)",
+		'login.fields: expected a function (or `steps`)',
 	]);
 	assert.deepEqual(problems(withLogin(formLogin({url: '', fields, formSelector: 3, allowInsecureLogin: 'yes'} as never))), [
 		'login.url: expected a URL (absolute, or relative to the first start URL)',
@@ -89,7 +89,7 @@ test('customLogin options and the login field itself', () => {
 	assert.deepEqual(problems(withLogin(customLogin(async () => true, {loginURL: '/login'} as never))), [
 		"login.loginURL: unknown option (did you mean 'loginUrl'?)",
 	]);
-	assert.deepEqual(problems(withLogin('formLogin')), ['login: expected formLogin(…), tokenLogin(…), customLogin(…) or an async function']);
+	assert.deepEqual(problems(withLogin('formLogin')), ['login: expected formLogin(…), tokenLogin(…), browserLogin(…), customLogin(…) or an async function']);
 	assert.doesNotThrow(() => validateDefinition(withLogin(async () => true), 'x'));
 	assert.doesNotThrow(() => validateDefinition(withLogin(customLogin(async () => true, {loginUrl: '/login', allowInsecureLogin: true})), 'x'));
 });
