@@ -101,7 +101,11 @@ test("catchUp 'once' runs a missed fire at start; status then shows the run and 
 	assert.equal(lines[0], `books  next fire ${next}`);
 	assert.match(lines[1]!, /^ {2}run\s+state\s+started\s+duration\s+pages\s+items\s+failed$/);
 	assert.match(lines[2]!, /^ {2}\s*1\s+finished\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d+(\.\d)?m?s\s+33\s+30\s+0$/);
-	assert.equal(lines.length, 3);
+	// The run's workers (one: the scheduler's run, which has left).
+	assert.equal(lines[3], '  workers of run 1:');
+	assert.match(lines[4]!, /^ {4}host\s+pid\s+state\s+heartbeat\s+pages\/s\s+pages\s+started$/);
+	assert.match(lines[5]!, /^ {4}\S+\s+\d+\s+left\s/);
+	assert.equal(lines.length, 6);
 
 	// Without a name: every crawler in ./crawlers, including one that never ran.
 	workspace.writeCrawler('other.ts', bookCrawler({name: 'other', schedule: "'0 3 * * *'"}));
