@@ -8,7 +8,9 @@ export const pgUrl = process.env.CRAWLJAR_PG_URL ?? 'postgres://postgres@127.0.0
 const inCi = process.env.CI === '1' || process.env.CI === 'true';
 
 async function probe(): Promise<string | undefined> {
-	const client = new pg.Client({connectionString: pgUrl, connectionTimeoutMillis: 5_000});
+	// A down server refuses at once; the timeout only bounds a server too busy to answer (a loaded
+	// 2-core machine took over 5 s), so it is generous.
+	const client = new pg.Client({connectionString: pgUrl, connectionTimeoutMillis: 30_000});
 	client.on('error', () => {});
 	try {
 		await client.connect();
