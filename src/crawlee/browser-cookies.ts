@@ -2,39 +2,17 @@
 // browser go only the cookies crawljar itself would send to the page's URL (so the origin rule
 // of cookie-origin.ts holds there too); back into the jar come the cookies the browser holds for
 // the page's host, stamped with the page's origin as their setter.
-// Kept in one module on purpose: the browser login (issue 11) converts cookies the same way.
-import {Cookie, type CookieJar} from 'tough-cookie';
+// The conversion itself (attributes both ways) is the browser login's: src/browser/cookie-convert.ts.
+import type {CookieJar} from 'tough-cookie';
+import {browserCookiesFor, fromBrowserCookie, type BrowserCookie} from '../browser/cookie-convert.js';
 import {cookiesSentTo} from '../http/cookie-header.js';
 import {stampOrigin} from '../http/cookie-origin.js';
 
-/** A cookie as Playwright's BrowserContext.addCookies() takes and cookies() returns it. */
-export interface BrowserCookie {
-	readonly name: string;
-	readonly value: string;
-	readonly domain: string;
-	readonly path: string;
-	/** Seconds since the epoch; -1 for a session cookie. */
-	readonly expires: number;
-	readonly httpOnly: boolean;
-	readonly secure: boolean;
-	readonly sameSite: 'Strict' | 'Lax' | 'None';
-}
-
-const SAME_SITE: Record<string, BrowserCookie['sameSite']> = {strict: 'Strict', lax: 'Lax', none: 'None'};
+export type {BrowserCookie};
 
 /** The jar's cookies for `url`, as browser cookies (a host-only cookie stays host-only: no leading dot). */
 export function jarToBrowser(jar: CookieJar, url: string): BrowserCookie[] {
-	const parsed = new URL(url);
-	return cookiesSentTo(jar, url, parsed).map((cookie) => ({
-		name: cookie.key,
-		value: cookie.value,
-		domain: cookie.hostOnly === false && cookie.domain ? `.${cookie.domain}` : parsed.hostname,
-		path: cookie.path ?? '/',
-		expires: expiresSeconds(cookie),
-		httpOnly: cookie.httpOnly,
-		secure: cookie.secure,
-		sameSite: SAME_SITE[(cookie.sameSite ?? '').toLowerCase()] ?? 'Lax',
-	}));
+	return browserCookiesFor(cookiesSentTo(jar, url, new URL(url)));
 }
 
 export interface BrowserCookieSync {
@@ -59,16 +37,9 @@ export function browserToJar(jar: CookieJar, pageUrl: string, browserCookies: re
 		if (domain !== host && !host.endsWith(`.${domain}`)) continue;
 		present.add(browser.name);
 		if (current.get(`${browser.name};${browser.path}`) === browser.value) continue;
-		const cookie = new Cookie({
-			key: browser.name,
-			value: browser.value,
-			path: browser.path,
-			httpOnly: browser.httpOnly,
-			secure: browser.secure,
-			sameSite: browser.sameSite.toLowerCase(),
-			...(browser.domain.startsWith('.') ? {domain} : {}),
-			...(browser.expires > 0 ? {expires: new Date(browser.expires * 1000)} : {}),
-		});
+		const cookie = fromBrowserCookie(browser);
+		// tough-cookie decides host-only from the domain: a host-only cookie is set with none.
+		if (cookie.hostOnly) cookie.domain = null;
 		if (jar.setCookieSync(stampOrigin(cookie, page), pageUrl, {ignoreError: true})) changed = true;
 	}
 	const deleted = sent.filter((cookie) => !present.has(cookie.name)).map((cookie) => cookie.name);
@@ -77,10 +48,4 @@ export function browserToJar(jar: CookieJar, pageUrl: string, browserCookies: re
 		changed = true;
 	}
 	return {changed, deleted};
-}
-
-function expiresSeconds(cookie: Cookie): number {
-	const ttlMs = cookie.TTL();
-	if (!Number.isFinite(ttlMs)) return -1;
-	return Math.floor((Date.now() + ttlMs) / 1000);
 }
