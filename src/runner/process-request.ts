@@ -1,5 +1,6 @@
 // One request, start to finish: session ready → fetch → judge → handler → completion.
 // Every path ends in exactly one completion (or none, if the stop grace period ran out).
+import {checkPagePredicate, type PagePredicateName} from '../runtime/page-checks.js';
 import {describeError, isCrawljarError, redactUrl} from '../errors.js';
 import {fetchPage, type FetchOptions, type FetchResult} from '../http/fetch.js';
 import type {CrawlerDefinition, Logger, RequestInfo, RouteHandler} from '../job/types.js';
@@ -291,32 +292,9 @@ function handlerMs(deps: ProcessDeps): number {
 }
 
 /** Runs a page predicate of the definition (loggedOut, rateLimited) on a 2xx page; a throw counts as false. */
-async function checkPage(
-	deps: ProcessDeps,
-	name: 'loggedOut' | 'rateLimited',
-	request: RequestInfo,
-	parsed: ParsedBody,
-): Promise<boolean> {
-	const predicate = deps.definition[name];
+function checkPage(deps: ProcessDeps, name: PagePredicateName, request: RequestInfo, parsed: ParsedBody): Promise<boolean> {
 	// Without a login too: a logged-out page is then a failure (ERR_LOGGED_OUT), never a result.
-	if (!predicate || parsed.result.status >= 300) return false;
-	try {
-		const context = {
-			request,
-			response: {status: parsed.result.status, headers: parsed.result.headers, url: parsed.result.url},
-			get body() {
-				return parsed.text;
-			},
-			get $() {
-				return parsed.$;
-			},
-		};
-		// A predicate past timeouts.handlerMs counts as false, like one that throws.
-		return Boolean(await withTimeLimit(() => predicate(context), handlerMs(deps), `the ${name} check`));
-	} catch (error) {
-		deps.log.warn(`${name} check threw on ${redactUrl(request.url)} (treated as false): ${describeError(error).message}`);
-		return false;
-	}
+	return checkPagePredicate(deps.definition, name, request, parsed, deps.log);
 }
 
 /**
