@@ -21,6 +21,19 @@ const newRequestsFrom = (first: number) => {
 			${p(7)}::integer[], ${p(8)}::text[]) WITH ORDINALITY AS t (k, u, m, l, ud, h, d, ho, ord)`;
 };
 
+/**
+ * What a resume does to each in-flight request it releases ($2 crashes before failing, $3 the
+ * message): one more crash, then pending and due now, or failed with ERR_CRASHED_WORKER (status
+ * cleared, retry count kept). SET reads the row's old values. Shared by the join's release.
+ */
+export const releaseInflightSet = `crash_count = crash_count + 1,
+				state = CASE WHEN crash_count + 1 >= $2 THEN 'failed' ELSE 'pending' END,
+				retry_at = CASE WHEN crash_count + 1 >= $2 THEN retry_at ELSE 0 END,
+				status = CASE WHEN crash_count + 1 >= $2 THEN NULL ELSE status END,
+				error_code = CASE WHEN crash_count + 1 >= $2 THEN 'ERR_CRASHED_WORKER' ELSE error_code END,
+				error = CASE WHEN crash_count + 1 >= $2 THEN $3 ELSE error END,
+				lease_owner = NULL, lease_expires_at = NULL`;
+
 export function buildStatements(schema: string) {
 	const s = quoteIdentifier(schema);
 	// Hosts cooling down at the lease's time ($2): a hashed subplan over the small hosts table,
@@ -120,16 +133,8 @@ export function buildStatements(schema: string) {
 			)
 			SELECT id FROM marked`,
 
-		// One statement: each in-flight request counts one more crash and is either released
-		// (pending, due now) or, at $2 crashes, failed with ERR_CRASHED_WORKER and message $3
-		// (status cleared, retry count kept). SET reads the row's old values.
-		releaseInflight: `UPDATE ${s}.requests SET crash_count = crash_count + 1,
-				state = CASE WHEN crash_count + 1 >= $2 THEN 'failed' ELSE 'pending' END,
-				retry_at = CASE WHEN crash_count + 1 >= $2 THEN retry_at ELSE 0 END,
-				status = CASE WHEN crash_count + 1 >= $2 THEN NULL ELSE status END,
-				error_code = CASE WHEN crash_count + 1 >= $2 THEN 'ERR_CRASHED_WORKER' ELSE error_code END,
-				error = CASE WHEN crash_count + 1 >= $2 THEN $3 ELSE error END,
-				lease_owner = NULL, lease_expires_at = NULL
+		// One statement: every in-flight request of the run, released as releaseInflightSet says.
+		releaseInflight: `UPDATE ${s}.requests SET ${releaseInflightSet}
 			WHERE run_id = $1 AND state = 'inflight'
 			RETURNING state`,
 		renewLeases: `UPDATE ${s}.requests SET lease_expires_at = $3 WHERE run_id = $1 AND state = 'inflight' AND lease_owner = $2`,

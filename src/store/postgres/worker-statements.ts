@@ -1,6 +1,7 @@
 // SQL of the workers of a run (Store.joinRun, heartbeat, leaveRun, listWorkers, tryFinishRun),
 // built once per store for its schema. The lease statements stay in statements.ts.
 import {quoteIdentifier} from './identifiers.js';
+import {releaseInflightSet} from './statements.js';
 
 export type WorkerSql = ReturnType<typeof buildWorkerStatements>;
 
@@ -16,13 +17,7 @@ export function buildWorkerStatements(schema: string) {
 		expire: `UPDATE ${s}.workers SET expires_at = least(expires_at, $1) WHERE id = ANY($2::text[])`,
 		insert: `INSERT INTO ${s}.workers (id, run_id, host, pid, started_at, heartbeat_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)`,
 		// A resume's release (statements.ts releaseInflight), sparing the requests of live owners ($4).
-		releaseInflight: `UPDATE ${s}.requests SET crash_count = crash_count + 1,
-				state = CASE WHEN crash_count + 1 >= $2 THEN 'failed' ELSE 'pending' END,
-				retry_at = CASE WHEN crash_count + 1 >= $2 THEN retry_at ELSE 0 END,
-				status = CASE WHEN crash_count + 1 >= $2 THEN NULL ELSE status END,
-				error_code = CASE WHEN crash_count + 1 >= $2 THEN 'ERR_CRASHED_WORKER' ELSE error_code END,
-				error = CASE WHEN crash_count + 1 >= $2 THEN $3 ELSE error END,
-				lease_owner = NULL, lease_expires_at = NULL
+		releaseInflight: `UPDATE ${s}.requests SET ${releaseInflightSet}
 			WHERE run_id = $1 AND state = 'inflight' AND (lease_owner IS NULL OR NOT lease_owner = ANY($4::text[]))
 			RETURNING state`,
 		// The heartbeat in one statement, one round trip: the worker's row, the renewal of its
