@@ -11,11 +11,8 @@ import {CrawljarError, redactUrl} from '../errors.js';
 import type {FetchResult} from '../http/fetch.js';
 import {acquireHostSlot} from '../policy/host-slot.js';
 import {judge, type Verdict} from '../policy/judge.js';
-import type {Outcome} from '../policy/outcome.js';
 import {markSessionValid, wasSessionValid} from '../policy/session-validity.js';
-import {ParsedBody} from '../runner/context.js';
-import {adHocRequestInfo, checkPagePredicate} from '../runtime/page-checks.js';
-import {WaitTooLongError} from '../runtime/send-with-session.js';
+import {responseOutcome, WaitTooLongError} from '../runtime/send-with-session.js';
 import type {SessionRuntime} from '../runtime/session-runtime.js';
 import type {Session} from '../sessions/session.js';
 import {releaseResultOf} from '../sessions/session-logins.js';
@@ -195,20 +192,12 @@ async function judgeNavigation(
 		deletedCookies: sync.deleted,
 		rejectedCookies: 0,
 	};
-	const parsed = new ParsedBody(result, request.url);
-	const info = adHocRequestInfo(request.url, request.label);
-	const outcome: Outcome = {
-		url: result.url,
-		status: result.status,
-		headers: result.headers,
-		redirects: result.redirects,
-		...(runtime.loginUrl === undefined ? {} : {loginUrl: runtime.loginUrl}),
-		hasSession: hasLogin,
+	const outcome = await responseOutcome(runtime, {
+		result,
+		request,
+		session: lease.session,
 		sessionWasValid: hasLogin && wasSessionValid(lease.session, lease.generation),
-		deletedAuthCookie: hasLogin && lease.session.lostAuthCookie(result.deletedCookies, definition.sessions?.authCookies),
-		isLoggedOutPage: definition.loggedOut ? await checkPagePredicate(definition, 'loggedOut', info, parsed, runtime.log) : false,
-		isRateLimitedPage: definition.rateLimited ? await checkPagePredicate(definition, 'rateLimited', info, parsed, runtime.log) : false,
-	};
+	});
 	const verdict = judge(outcome, counters, settings.retry);
 	if (verdict.kind === 'done') markSessionValid(lease.session, lease.generation);
 	return verdict;

@@ -132,7 +132,7 @@ async function attempt(
 	counters: {retryCount: number; reloginCount: number; rateLimitCount: number},
 	retry: ResolvedRetryOptions,
 ): Promise<Step> {
-	const {pool, definition, stats} = runtime;
+	const {pool, stats} = runtime;
 	const hasLogin = Boolean(runtime.login);
 	const parts = pool.requestParts(session);
 	const host = new URL(request.url).host;
@@ -157,20 +157,7 @@ async function attempt(
 	if (result) {
 		stats.response(host, result.status, result.body.length);
 		await pool.afterResponse(session, {setCookie: result.headers['set-cookie'] !== undefined, status: result.status});
-		const parsed = new ParsedBody(result, request.url);
-		const info = adHocRequestInfo(request.url, request.label);
-		outcome = {
-			url: result.url,
-			status: result.status,
-			headers: result.headers,
-			redirects: result.redirects,
-			...(runtime.loginUrl === undefined ? {} : {loginUrl: runtime.loginUrl}),
-			hasSession: hasLogin,
-			sessionWasValid,
-			deletedAuthCookie: hasLogin && session.lostAuthCookie(result.deletedCookies, definition.sessions?.authCookies),
-			isLoggedOutPage: definition.loggedOut ? await checkPagePredicate(definition, 'loggedOut', info, parsed, runtime.log) : false,
-			isRateLimitedPage: definition.rateLimited ? await checkPagePredicate(definition, 'rateLimited', info, parsed, runtime.log) : false,
-		};
+		outcome = await responseOutcome(runtime, {result, request, session, sessionWasValid});
 	} else {
 		stats.networkError(host);
 		outcome = {url: request.url, redirects: [], hasSession: hasLogin, sessionWasValid, error: outcomeErrorOf(error)};
@@ -178,6 +165,33 @@ async function attempt(
 	const verdict = judge(outcome, counters, retry);
 	if (verdict.kind === 'done') markSessionValid(session, parts.generation);
 	return {verdict, result, error, generation: parts.generation};
+}
+
+/**
+ * The policy's view of a response to a request sent outside the crawl loop (openClient, the
+ * Crawlee adapters): the same facts the runner gives judge(), page predicates included.
+ */
+export async function responseOutcome(
+	runtime: SessionRuntime,
+	sent: {readonly result: FetchResult; readonly request: {readonly url: string; readonly label?: string | undefined}; readonly session: Session; readonly sessionWasValid: boolean},
+): Promise<Outcome> {
+	const {definition} = runtime;
+	const {result, request, session} = sent;
+	const hasLogin = Boolean(runtime.login);
+	const parsed = new ParsedBody(result, request.url);
+	const info = adHocRequestInfo(request.url, request.label);
+	return {
+		url: result.url,
+		status: result.status,
+		headers: result.headers,
+		redirects: result.redirects,
+		...(runtime.loginUrl === undefined ? {} : {loginUrl: runtime.loginUrl}),
+		hasSession: hasLogin,
+		sessionWasValid: sent.sessionWasValid,
+		deletedAuthCookie: hasLogin && session.lostAuthCookie(result.deletedCookies, definition.sessions?.authCookies),
+		isLoggedOutPage: definition.loggedOut ? await checkPagePredicate(definition, 'loggedOut', info, parsed, runtime.log) : false,
+		isRateLimitedPage: definition.rateLimited ? await checkPagePredicate(definition, 'rateLimited', info, parsed, runtime.log) : false,
+	};
 }
 
 /** A usable session with spare capacity, waiting for one; NO_USABLE_SESSION when every one is disabled. */
