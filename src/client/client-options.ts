@@ -5,19 +5,12 @@ import {CrawljarError} from '../errors.js';
 import type {Logger} from '../job/types.js';
 import type {RetryOptions} from '../policy/retry-options.js';
 import {retryOptionsSchema} from '../policy/retry-schema.js';
+import type {OpenRuntimeOptions} from '../runtime/session-runtime.js';
 import type {Store} from '../store/store.js';
 import {anyString, bool, finiteAtLeast, formatIssues, stringRecord, type Assert, type Describes} from '../util/option-schemas.js';
 
-export interface ClientOptions {
-	/** SQLite folder of the crawler's store. @default process.env.CRAWLJAR_STORAGE ?? './storage' */
-	readonly storage?: string;
-	/** A postgres:// URL instead of a SQLite folder. @default process.env.CRAWLJAR_STORE */
-	readonly storeUrl?: string;
-	/** An open store to use (the caller closes it). */
-	readonly store?: Store;
-	/** Session encryption key. @default CRAWLJAR_SECRET or the key file */
-	readonly secretKey?: Buffer;
-	readonly log?: Logger;
+/** Where the crawler's sessions are (OpenRuntimeOptions: storage, storeUrl, store, secretKey, log), and: */
+export interface ClientOptions extends OpenRuntimeOptions {
 	/** Longest wait a call sits through (a cooldown, a Retry-After, a backoff); past it the call fails ERR_RATE_LIMITED. @default the crawler's retry.maxRetryAfterMs (10 min) */
 	readonly maxWaitMs?: number;
 }

@@ -4,25 +4,16 @@
 // `browserCrawlerOptions()` into a PlaywrightCrawler; `close()` saves the sessions (encrypted)
 // in the crawler's store, so the next run does not log in again.
 import type {BaseHttpClient} from 'crawlee';
-import type {CrawlerDefinition, Logger} from '../job/types.js';
-import {openSessionRuntime} from '../runtime/session-runtime.js';
+import type {CrawlerDefinition} from '../job/types.js';
+import {openSessionRuntime, type OpenRuntimeOptions} from '../runtime/session-runtime.js';
 import type {SessionSummary} from '../sessions/session-persistence.js';
 import type {PoolStats} from '../sessions/session-pool.js';
-import type {Store} from '../store/store.js';
 import {checkOptions, clientOptionsSchema} from '../client/client-options.js';
 import {browserHooks, type BrowserHook, type LaunchContextLike} from './browser-hooks.js';
 import {crawleeHttpClient} from './crawlee-http-client.js';
 
-export interface CrawleeSessionsOptions {
-	/** SQLite folder of the crawler's store. @default process.env.CRAWLJAR_STORAGE ?? './storage' */
-	readonly storage?: string;
-	/** A postgres:// URL instead of a SQLite folder. @default process.env.CRAWLJAR_STORE */
-	readonly storeUrl?: string;
-	/** An open store to use (the caller closes it). */
-	readonly store?: Store;
-	/** Session encryption key. @default CRAWLJAR_SECRET or the key file */
-	readonly secretKey?: Buffer;
-	readonly log?: Logger;
+/** Where the crawler's sessions are (OpenRuntimeOptions: storage, storeUrl, store, secretKey, log), and: */
+export interface CrawleeSessionsOptions extends OpenRuntimeOptions {
 	/**
 	 * Longest wait inside one Crawlee navigation (a login, a host cooldown, a Retry-After); a
 	 * longer one fails that attempt (ERR_RATE_LIMITED) and Crawlee retries it later. Keep it under
