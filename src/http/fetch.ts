@@ -58,6 +58,11 @@ export interface FetchResult {
 	readonly body: Buffer;
 	/** Each URL redirected to, in order (the final URL last). */
 	readonly redirects: readonly string[];
+	/**
+	 * The method of the last request sent: a 303, or a 301/302 after a POST, made it a GET.
+	 * Absent when a browser made the request.
+	 */
+	readonly method?: string;
 	/** Names of cookies any hop deleted (Max-Age<=0 or an Expires in the past). */
 	readonly deletedCookies: readonly string[];
 	/** Set-Cookie lines the jar rejected (malformed, wrong domain): ignored, reported. */
@@ -97,8 +102,7 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 		const isStopped = next !== undefined && options.stopRedirectAt !== undefined && isSamePage(next, options.stopRedirectAt);
 		if (isStopped) redirects.push(next);
 		if (next === undefined || isStopped) {
-			const result: FetchResult = {url: current, status: response.statusCode, headers: response.headers, body: response.rawBody, redirects, deletedCookies, rejectedCookies};
-			return result;
+			return {url: current, status: response.statusCode, headers: response.headers, body: response.rawBody, redirects, method, deletedCookies, rejectedCookies};
 		}
 		// 303 always, and 301/302 after a POST, turn into a GET without a body (as browsers do).
 		const nextMethod = response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST') ? 'GET' : method;

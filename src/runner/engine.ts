@@ -58,6 +58,8 @@ export class Engine {
 	#buffer: StoredRequest[] = [];
 	/** Requests in the buffer found waiting for their host at the last dispatch. */
 	#blocked = 0;
+	/** Hosts those requests wait for: a lease passes over their other requests (it would only hoard them). */
+	#closedHosts = new Set<string>();
 	/**
 	 * Requests this engine brought to an end (done or failed): what maxRequests counts. A retry,
 	 * a 429 wait or a request handed back is not an end, and does not use up the budget.
@@ -227,8 +229,13 @@ export class Engine {
 	#lease(runId: number, limit: number): Promise<StoredRequest[]> {
 		const now = this.#options.now();
 		const worker = this.#options.worker;
-		if (!worker) return this.#store.lease(runId, limit, now);
-		return this.#store.leaseAs(runId, limit, now, {owner: worker.id, expiresAt: now + worker.leaseMs});
+		// Without this, a host held back by its concurrency or its share of it would fill the
+		// buffer with up to MAX_BUFFER of its requests: leases another worker could use, and pages
+		// fetched twice when this worker stalls past its leases.
+		const waiting = new Set(this.#buffer.map((request) => request.host));
+		const skipHosts = [...this.#closedHosts].filter((host) => waiting.has(host));
+		if (!worker) return this.#store.lease(runId, limit, now, skipHosts);
+		return this.#store.leaseAs(runId, limit, now, {owner: worker.id, expiresAt: now + worker.leaseMs}, skipHosts);
 	}
 
 	/** Starts what can start now; returns how long to wait before trying again. */
@@ -237,11 +244,12 @@ export class Engine {
 		let started = 0;
 		this.#blocked = 0;
 		// Hosts found closed in this pass: their other requests wait without asking again.
-		let closedHosts: Set<string> | undefined;
+		const closedHosts = new Set<string>();
+		this.#closedHosts = closedHosts;
 		for (let index = 0; index < this.#buffer.length; ) {
 			if (this.inFlight >= this.#options.concurrency || started >= budget) break;
 			const request = this.#buffer[index]!;
-			if (closedHosts?.has(request.host)) {
+			if (closedHosts.has(request.host)) {
 				this.#blocked++;
 				index++;
 				continue;
@@ -253,7 +261,7 @@ export class Engine {
 					this.#buffer.splice(index, 1);
 					complete({kind: 'release', requestId: request.id, retryAt: this.#options.now() + gate.retryInMs});
 				} else {
-					(closedHosts ??= new Set()).add(request.host);
+					closedHosts.add(request.host);
 					this.#blocked++;
 					index++;
 				}

@@ -41,11 +41,24 @@ export interface SessionHttp {
 	request(method: string, url: string, options?: HttpPostOptions): Promise<HttpResponse>;
 }
 
+/** A hop of a redirect chain to send again by itself: the URL and the method it was sent with. */
+export interface RedirectHop {
+	readonly url: string;
+	readonly method: string;
+}
+
 /**
  * Sends one login request: the pool passes one that takes a host-throttle slot around `send`
  * and judges the outcome (session-logins.ts); it may throw to make the login wait and go again.
+ * `resendHop`, when given, sends one hop of the request's redirect chain again by itself (with
+ * the same session, headers and, for a 307/308, body).
  */
-export type LoginRequestSender = (url: string, method: string, send: () => Promise<FetchResult>) => Promise<FetchResult>;
+export type LoginRequestSender = (
+	url: string,
+	method: string,
+	send: () => Promise<FetchResult>,
+	resendHop?: (hop: RedirectHop) => Promise<FetchResult>,
+) => Promise<FetchResult>;
 
 export interface SessionHttpOptions {
 	/** Relative URLs resolve against it (the crawler's first start URL). */
@@ -67,17 +80,24 @@ export function createSessionHttp(session: Session, options: SessionHttpOptions)
 		const headers: Record<string, string> = {...options.fetchDefaults.headers, ...session.headers};
 		if (contentType) headers['content-type'] = contentType;
 		Object.assign(headers, lowerKeys(init.headers ?? {}));
-		const send = () =>
-			fetchPage(target, {
+		const sendTo = (to: string, hopMethod: string, hopBody: string | Buffer | undefined) => {
+			if (hopBody !== undefined && to !== target) assertSecureTransport(to, session.username, options.allowInsecureLogin ?? false);
+			// Credential headers go to the first URL's origin only, as on a redirect.
+			const sameOrigin = new URL(to).origin === new URL(target).origin;
+			return fetchPage(to, {
 				...options.fetchDefaults,
-				method,
-				headers,
-				...(options.credentialHeaders ? {credentialHeaders: options.credentialHeaders} : {}),
-				...(body === undefined ? {} : {body}),
+				method: hopMethod,
+				headers: hopBody === undefined && body !== undefined ? withoutContentType(headers) : headers,
+				...(options.credentialHeaders && sameOrigin ? {credentialHeaders: options.credentialHeaders} : {}),
+				...(hopBody === undefined ? {} : {body: hopBody}),
 				jar: session.jar,
 				sessionToken: session.sessionToken,
 			});
-		const result = options.send ? await options.send(target, method.toUpperCase(), send) : await send();
+		};
+		const send = () => sendTo(target, method, body);
+		// A hop a 303 (or a 301/302 after a POST) turned into a GET goes without the body.
+		const resendHop = (hop: RedirectHop) => sendTo(hop.url, hop.method, hop.method === 'GET' || hop.method === 'HEAD' ? undefined : body);
+		const result = options.send ? await options.send(target, method.toUpperCase(), send, resendHop) : await send();
 		return toHttpResponse(result.status, result.url, result.headers, result.redirects, result.body.toString('utf8'));
 	};
 	return {
@@ -139,4 +159,9 @@ export function assertSecureTransport(url: string, username: string, allowInsecu
 		'ERR_INSECURE_CREDENTIALS',
 		`refusing to send the credentials of account '${username}' over plain http to ${parsed.host}: use https, or set allowInsecureLogin: true if you accept the risk`,
 	);
+}
+
+function withoutContentType(headers: Readonly<Record<string, string>>): Record<string, string> {
+	const {'content-type': _dropped, ...rest} = headers;
+	return rest;
 }

@@ -3,7 +3,8 @@
 //
 // Login requests are requests (issue 9 item 1): each one takes a slot of the host throttle and
 // its outcome is judged by policy/judge.ts like any page. A 429 (or a Retry-After) cools the host
-// for every worker and the login goes again after the wait; 5xx and network errors back off
+// for every worker and the login goes again after the wait (only the refused hop when it came
+// after a redirect: the server acted on the POST before it); 5xx and network errors back off
 // (bounded by the retry options). Neither counts as a failed attempt. Only a definite rejection
 // (LOGIN_FAILED from the login step: the form came back, a 4xx from the token endpoint, the
 // success check or the custom function said no) counts, per ACCOUNT: with the same credentials
@@ -205,23 +206,28 @@ export class SessionLogins {
 
 	/** Runs `step` (a login or refresh), sending it again after each wait the policy asked for. */
 	async #withWaits(session: Session, counters: FlightCounters, step: () => Promise<void>): Promise<void> {
-		const {traffic, log, now} = this.#options;
 		for (;;) {
 			try {
 				await step();
 				return;
 			} catch (error) {
 				if (!(error instanceof LoginRequestWait)) throw error;
-				const {verdict, host} = error;
-				counters[verdict.counter]++;
-				if (verdict.hostCooldownMs > 0) traffic?.onHostCooldown(host, now() + verdict.hostCooldownMs);
-				if (verdict.deferred) {
-					throw new LoginDeferred(`session ${session.id}: login deferred: ${host} asked to wait ${Math.round(verdict.delayMs / 1000)}s (over maxRetryAfter)`, now() + verdict.delayMs);
-				}
-				log.warn(`session ${session.id}: login request to ${host}: ${verdict.reason}; the login goes again then`);
-				await delay(verdict.delayMs);
+				await this.#waitOut(session, counters, error, 'the login goes again then');
 			}
 		}
+	}
+
+	/** Counts the wait, cools the host for everyone, and sleeps it (or defers the login when it is too long). */
+	async #waitOut(session: Session, counters: FlightCounters, wait: LoginRequestWait, then: string): Promise<void> {
+		const {traffic, log, now} = this.#options;
+		const {verdict, host} = wait;
+		counters[verdict.counter]++;
+		if (verdict.hostCooldownMs > 0) traffic?.onHostCooldown(host, now() + verdict.hostCooldownMs);
+		if (verdict.deferred) {
+			throw new LoginDeferred(`session ${session.id}: login deferred: ${host} asked to wait ${Math.round(verdict.delayMs / 1000)}s (over maxRetryAfter)`, now() + verdict.delayMs);
+		}
+		log.warn(`session ${session.id}: login request to ${host}: ${verdict.reason}; ${then}`);
+		await delay(verdict.delayMs);
 	}
 
 	/**
@@ -270,44 +276,72 @@ export class SessionLogins {
 	/**
 	 * Sends one login request like the runner sends a page: a host slot acquired before and
 	 * released after, here; the outcome judged; a wait thrown as LoginRequestWait for #withWaits.
+	 * A wait that came at a later hop of a redirect chain is waited out here and only that hop
+	 * goes again: the server acted on the request (a login form's POST answered by a redirect
+	 * has logged in), so sending the whole login step again would log in twice.
 	 */
 	#sender(session: Session, counters: FlightCounters): LoginRequestSender {
-		const {traffic, now} = this.#options;
-		const retry = traffic?.retry ?? DEFAULT_RETRY_OPTIONS;
-		return async (url, method, send) => {
-			const host = new URL(url).host;
-			if (traffic) {
-				const slot = await acquireHostSlot(traffic.throttle, host, retry.maxRetryAfterMs);
-				if (!slot.ok) {
-					throw new LoginDeferred(`session ${session.id}: login deferred: ${host} is cooling down for ${Math.round(slot.retryInMs / 1000)}s`, now() + slot.retryInMs);
-				}
-			}
-			let result: FetchResult | undefined;
-			let fetchError: unknown;
-			let release: ReleaseResult = 'error';
+		return async (url, method, send, resendHop) => {
+			let wait: LoginRequestWait;
 			try {
+				return await this.#sendOnce(session, counters, url, method, send);
+			} catch (error) {
+				if (!(error instanceof LoginRequestWait) || !error.hop || !resendHop) throw error;
+				wait = error;
+			}
+			for (;;) {
+				const hop = wait.hop!;
+				await this.#waitOut(session, counters, wait, `${hop.method} ${redactUrl(hop.url)} goes again then`);
 				try {
-					result = await send();
+					return await this.#sendOnce(session, counters, hop.url, hop.method, () => resendHop(hop));
 				} catch (error) {
-					fetchError = error;
+					if (!(error instanceof LoginRequestWait)) throw error;
+					wait = error.hop ? error : new LoginRequestWait(error.host, error.verdict, hop);
 				}
-				traffic?.stats?.loginRequest(host, result?.status, result?.body.length ?? 0);
-				// A login request has no session to re-log-in: a 401/403 is an answer for the login step.
-				const outcome: Outcome = result
-					? {url: result.url, status: result.status, headers: result.headers, redirects: result.redirects, hasSession: false}
-					: {url, redirects: [], hasSession: false, error: outcomeErrorOf(fetchError)};
-				const verdict = judge(outcome, counters, retry, traffic?.random ?? Math.random, now());
-				release = releaseResultOf(verdict);
-				if (verdict.kind === 'wait') throw new LoginRequestWait(host, verdict);
-				if (verdict.kind === 'fail' && verdict.exhausted) {
-					throw new LoginUnavailable('LOGIN_FAILED', `login for account '${session.username}': ${method} ${redactUrl(url)}: ${verdict.reason}`);
-				}
-				if (!result) throw fetchError;
-				return result;
-			} finally {
-				traffic?.throttle.release(host, release);
 			}
 		};
+	}
+
+	async #sendOnce(session: Session, counters: FlightCounters, url: string, method: string, send: () => Promise<FetchResult>): Promise<FetchResult> {
+		const {traffic, now} = this.#options;
+		const retry = traffic?.retry ?? DEFAULT_RETRY_OPTIONS;
+		const host = new URL(url).host;
+		if (traffic) {
+			const slot = await acquireHostSlot(traffic.throttle, host, retry.maxRetryAfterMs);
+			if (!slot.ok) {
+				throw new LoginDeferred(`session ${session.id}: login deferred: ${host} is cooling down for ${Math.round(slot.retryInMs / 1000)}s`, now() + slot.retryInMs);
+			}
+		}
+		let result: FetchResult | undefined;
+		let fetchError: unknown;
+		let release: ReleaseResult = 'error';
+		try {
+			try {
+				result = await send();
+			} catch (error) {
+				fetchError = error;
+			}
+			const answeredAt = result ? new URL(result.url).host : host;
+			traffic?.stats?.loginRequest(answeredAt, result?.status, result?.body.length ?? 0);
+			// A login request has no session to re-log-in: a 401/403 is an answer for the login step.
+			const outcome: Outcome = result
+				? {url: result.url, status: result.status, headers: result.headers, redirects: result.redirects, hasSession: false}
+				: {url, redirects: [], hasSession: false, error: outcomeErrorOf(fetchError)};
+			const verdict = judge(outcome, counters, retry, traffic?.random ?? Math.random, now());
+			release = releaseResultOf(verdict);
+			if (verdict.kind === 'wait') {
+				// The hop that got the wait, when the request was redirected before it (fetchPage results only).
+				const hop = result && result.redirects.length > 0 && result.method ? {url: result.url, method: result.method} : undefined;
+				throw new LoginRequestWait(answeredAt, verdict, hop);
+			}
+			if (verdict.kind === 'fail' && verdict.exhausted) {
+				throw new LoginUnavailable('LOGIN_FAILED', `login for account '${session.username}': ${method} ${redactUrl(url)}: ${verdict.reason}`);
+			}
+			if (!result) throw fetchError;
+			return result;
+		} finally {
+			traffic?.throttle.release(host, release);
+		}
 	}
 }
 

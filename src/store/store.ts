@@ -283,8 +283,10 @@ export interface Store {
 	 * down at `now` (see updateHosts), to in-flight, oldest first. A
 	 * request a resume found in flight (releaseInflight) and not retried since is a suspect: one
 	 * that is due is leased first and alone, and nothing is leased while a suspect is in flight.
+	 * Ordinary requests of `skipHosts` are passed over (the caller already holds requests of
+	 * those hosts that wait for their turn); a suspect is not.
 	 */
-	lease(runId: number, limit: number, now: number): Promise<StoredRequest[]>;
+	lease(runId: number, limit: number, now: number, skipHosts?: readonly string[]): Promise<StoredRequest[]>;
 	/** Applies completions; each one atomically, the batch in one transaction. */
 	commit(runId: number, completions: readonly Completion[]): Promise<void>;
 	/**
@@ -301,8 +303,8 @@ export interface Store {
 	// commitAs applies only while its request is still in flight under that owner, so a worker
 	// that was paused past its lease finds its late completions refused, never written twice.
 	// `lease` and `commit` stay the unfenced forms (a lease with no owner never expires).
-	/** `lease` (the same suspect rule), recording `holder` on each request leased. */
-	leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder): Promise<StoredRequest[]>;
+	/** `lease` (the same suspect rule and `skipHosts`), recording `holder` on each request leased. */
+	leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder, skipHosts?: readonly string[]): Promise<StoredRequest[]>;
 	/** Every request `holder.owner` holds in this run is now held until `holder.expiresAt`; returns how many. */
 	renewLeases(runId: number, holder: LeaseHolder): Promise<number>;
 	/** `commit`, fenced by owner; each completion atomically, the batch in one transaction. */

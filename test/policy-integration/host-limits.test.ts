@@ -1,6 +1,8 @@
 // Issue 4: per-host limits under a larger global concurrency, seen from the server.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import test from 'node:test';
+import Database from 'better-sqlite3';
 import {runCrawler} from '../../src/runner/run-crawler.js';
 import {captureLog, page, pageUrls, startLoggingServer, tempStorage, testDefaults} from './helpers.js';
 
@@ -46,4 +48,27 @@ test('an override by host pattern applies to that host only', async (t) => {
 	assert.equal(summary.requests.done, 40);
 	assert.equal(limited.concurrency.max, 1, 'the matching host');
 	assert.equal(other.concurrency.max, 4, 'the default for the others');
+});
+
+test('a narrow host holds no backlog: the crawl leases only a few of its requests ahead, not the frontier', async (t) => {
+	const storage = tempStorage(t);
+	let db: Database.Database | undefined;
+	let maxInflight = 0;
+	// Each arrival reads, from the store the crawl is writing, how many requests are leased.
+	const server = await startLoggingServer(t, (_request, response) => {
+		db ??= new Database(path.join(storage, 'narrow-host.sqlite'), {readonly: true});
+		const {inflight} = db.prepare(`SELECT count(*) AS inflight FROM requests WHERE state = 'inflight'`).get() as {inflight: number};
+		maxInflight = Math.max(maxInflight, inflight);
+		setTimeout(() => page(response), 5);
+	});
+	t.after(() => db?.close());
+	const summary = await runCrawler(
+		{name: 'narrow-host', startUrls: pageUrls(server.url, 120), routes: {default: () => {}}, concurrency: 6, hosts: {maxConcurrency: 1}, ...testDefaults},
+		{storageDir: storage, log: captureLog()},
+	);
+	assert.equal(summary.requests.done, 120);
+	assert.equal(server.concurrency.max, 1);
+	// One in flight and a buffer of twice the concurrency: 13 at most. Leasing further down the
+	// frontier for requests of other hosts used to take all 120 of this one.
+	assert.ok(maxInflight <= 13, `${maxInflight} requests leased at once for a host that takes 1`);
 });

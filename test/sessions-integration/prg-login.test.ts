@@ -1,7 +1,8 @@
 // Issue 9 item 2: Post/Redirect/Get is not a loop. A wiki answers a correct login POST to
 // /doku.php?id=start with a 302 to that same URL; followed as a GET it shows the page. A real
 // loop (the same method and URL twice) still fails ERR_REDIRECT_LOOP. A formLogin that finds
-// the session already logged in (no form, success check passes) succeeds without a POST.
+// the session already logged in (no form, success check passes) succeeds without a POST. A 429
+// or 503 on the page a login POST redirects to sends that page again, never the POST again.
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import {describe, test, type TestContext} from 'node:test';
@@ -81,6 +82,42 @@ async function startWiki(t: TestContext): Promise<Wiki> {
 	return {url, seen, sids};
 }
 
+/**
+ * A site whose login page always shows the form; a good POST is answered 302 to /home with the
+ * session cookie, and the first `refusals` GETs of /home after it get `status` (a limiter in
+ * front of the site). /page/N need the session.
+ */
+async function startLandingSite(t: TestContext, afterLogin: {refusals: number; status: number}): Promise<Wiki> {
+	const seen: string[] = [];
+	const sids = new Set<string>();
+	let refusals = 0;
+	const {url} = await startServer(t, (request, response) => {
+		void (async () => {
+			const {pathname} = new URL(request.url ?? '/', 'http://landing');
+			seen.push(`${request.method} ${pathname}`);
+			const body = await readBody(request);
+			const sid = /(?:^|;\s*)sid=([^;]+)/.exec(request.headers.cookie ?? '')?.[1];
+			const isIn = sid !== undefined && sids.has(sid);
+			if (pathname === '/login' && request.method === 'POST' && new URLSearchParams(body).get('p') === PASSWORD) {
+				const fresh = `s-${sids.size + 1}`;
+				sids.add(fresh);
+				refusals = afterLogin.refusals;
+				response.writeHead(302, {location: '/home', 'set-cookie': `sid=${fresh}; Path=/; HttpOnly`});
+				return response.end();
+			}
+			if (pathname === '/home' && refusals > 0) {
+				refusals--;
+				response.writeHead(afterLogin.status, {'retry-after': '1', 'content-type': 'text/plain'});
+				return response.end('busy');
+			}
+			response.writeHead(200, {'content-type': 'text/html'});
+			if (pathname === '/login' || !isIn) return response.end(html('<form method="post" action="/login"><input name="u"><input type="password" name="p"></form>'));
+			response.end(html(`<h1>${pathname}</h1><a class="logout" href="/logout">log out</a>`));
+		})();
+	});
+	return {url, seen, sids};
+}
+
 const wikiLogin = formLogin({
 	url: '/doku.php?id=start',
 	fields: ({account}) => ({u: account.username, p: account.password ?? ''}),
@@ -131,6 +168,28 @@ describe('Post/Redirect/Get logins', () => {
 		assert.equal(wiki.seen.filter((line) => line.startsWith('POST')).length, 1, 'one POST');
 		assert.doesNotMatch(logs.join('\n'), /ERR_REDIRECT_LOOP|no form with a password field/);
 	});
+
+	for (const status of [429, 503] as const) {
+		test(`a ${status} on the page a login POST redirects to: that page goes again, not the login (one POST)`, async (t) => {
+			const site = await startLandingSite(t, {refusals: 2, status});
+			const definition = defineCrawler({
+				name: `landing-${status}`,
+				startUrls: [1, 2, 3].map((n) => `${site.url}/page/${n}`),
+				accounts: [{username: 'ada', password: PASSWORD}],
+				login: formLogin({url: '/login', fields: ({account}) => ({u: account.username, p: account.password ?? ''}), success: {selector: 'a.logout'}}),
+				retry: {backoff: {baseMs: 50, capMs: 200}},
+				routes: {default: async ({request, $, push}) => push({url: request.url, title: $('h1').text()})},
+			} as CrawlerDefinition);
+			const {summary, items, failed, logs} = await crawl(t, definition);
+			assert.equal(summary.state, 'finished', logs.join('\n'));
+			assert.equal(failed.length, 0, logs.join('\n'));
+			assert.equal(items.length, 3);
+			// The site logged the session in at the POST: a second POST would be a second login.
+			assert.deepEqual(site.seen.slice(0, 5), ['GET /login', 'POST /login', 'GET /home', 'GET /home', 'GET /home'], 'the refused hop twice, then its answer');
+			assert.equal(site.seen.filter((line) => line.startsWith('POST')).length, 1, site.seen.join('\n'));
+			assert.equal(site.sids.size, 1, 'one login');
+		});
+	}
 
 	test('formLogin on a session that is already logged in: no form, the success check passes, no POST', async (t) => {
 		const wiki = await startWiki(t);

@@ -42,6 +42,18 @@ export function hostContract(open: () => Promise<Store>, openPair: (() => Promis
 		await store.updateHosts([]);
 	});
 
+	test('lease and leaseAs pass over the ordinary requests of skipHosts, never a suspect', async (t) => {
+		const store = await fresh(t);
+		const run = await store.createRun(1000);
+		await store.addRequests(run.id, [at('busy.test', 'b1'), at('busy.test', 'b2'), at('free.test', 'f1'), at('busy.test:81', 'port'), at('free.test', 'f2')]);
+		assert.deepEqual(keys(await store.lease(run.id, 2, 1000, ['busy.test'])), ['f1', 'port'], 'another port is another host');
+		assert.deepEqual(keys(await store.leaseAs(run.id, 10, 1000, {owner: 'w', expiresAt: 9000}, ['busy.test', 'free.test'])), []);
+		assert.deepEqual(keys(await store.leaseAs(run.id, 10, 1000, {owner: 'w', expiresAt: 9000}, [])), ['b1', 'b2', 'f2']);
+		// A suspect (found in flight by a resume) is leased first and alone, whatever the caller skips.
+		assert.equal((await store.releaseInflight(run.id)).released, 5);
+		assert.deepEqual(keys(await store.lease(run.id, 10, 1000, ['busy.test'])), ['b1']);
+	});
+
 	test('lease and leaseAs skip requests whose host cools down at their `now`, and nextDueAt(now) waits for the cooldown', async (t) => {
 		const store = await fresh(t);
 		const run = await store.createRun(1000);

@@ -3,6 +3,7 @@
 // failed for reasons that are not the account's. None of them is a rejection of the credentials.
 import {CrawljarError} from '../../errors.js';
 import type {Verdict} from '../../policy/judge.js';
+import type {RedirectHop} from '../session-http.js';
 
 /** A login request the policy said to send again after a wait (thrown through the login step). */
 export class LoginRequestWait extends CrawljarError {
@@ -10,6 +11,8 @@ export class LoginRequestWait extends CrawljarError {
 	constructor(
 		readonly host: string,
 		readonly verdict: Extract<Verdict, {kind: 'wait'}>,
+		/** The hop of the redirect chain that got the wait, when there was a chain: the request before it was acted on. */
+		readonly hop?: RedirectHop,
 	) {
 		super(verdict.counter === 'rateLimitCount' ? 'ERR_RATE_LIMITED' : 'ERR_NETWORK', `login request to ${host}: ${verdict.reason}`);
 	}

@@ -146,17 +146,17 @@ export class PostgresStore implements Store {
 		});
 	}
 
-	async lease(runId: number, limit: number, now: number): Promise<StoredRequest[]> {
-		return this.#lease(runId, limit, now, undefined);
+	async lease(runId: number, limit: number, now: number, skipHosts: readonly string[] = []): Promise<StoredRequest[]> {
+		return this.#lease(runId, limit, now, undefined, skipHosts);
 	}
 
-	async leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder): Promise<StoredRequest[]> {
-		return this.#lease(runId, limit, now, holder);
+	async leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder, skipHosts: readonly string[] = []): Promise<StoredRequest[]> {
+		return this.#lease(runId, limit, now, holder, skipHosts);
 	}
 
-	async #lease(runId: number, limit: number, now: number, holder: LeaseHolder | undefined): Promise<StoredRequest[]> {
+	async #lease(runId: number, limit: number, now: number, holder: LeaseHolder | undefined, skipHosts: readonly string[]): Promise<StoredRequest[]> {
 		if (limit <= 0) return [];
-		const params = [runId, now, limit, holder?.owner ?? null, holder?.expiresAt ?? null];
+		const params = [runId, now, limit, holder?.owner ?? null, holder?.expiresAt ?? null, skipHosts];
 		const rows = await this.#guard('leasing requests', async () => {
 			const pool = await this.#ready;
 			const fast = await pool.query<LeasedPgRow>(named(this.#sql.leaseWithoutSuspects, params));

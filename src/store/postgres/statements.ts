@@ -61,7 +61,7 @@ export function buildStatements(schema: string) {
 				FOR UPDATE SKIP LOCKED
 			), ordinary AS (
 				SELECT id FROM ${s}.requests
-				WHERE run_id = $1 AND state = 'pending' AND retry_at <= $2 AND host NOT IN (${coolingHosts}) AND crash_count = 0
+				WHERE run_id = $1 AND state = 'pending' AND retry_at <= $2 AND host NOT IN (${coolingHosts}) AND crash_count = 0 AND host <> ALL($6::text[])
 					AND NOT EXISTS (SELECT 1 FROM blocked) AND NOT EXISTS (SELECT 1 FROM suspect)
 				ORDER BY retry_at, id LIMIT $3
 				FOR UPDATE SKIP LOCKED
@@ -78,7 +78,7 @@ export function buildStatements(schema: string) {
 		// the locked `lease` above.
 		leaseWithoutSuspects: `WITH picked AS (
 				SELECT id FROM ${s}.requests
-				WHERE run_id = $1 AND state = 'pending' AND retry_at <= $2 AND host NOT IN (${coolingHosts}) AND crash_count = 0
+				WHERE run_id = $1 AND state = 'pending' AND retry_at <= $2 AND host NOT IN (${coolingHosts}) AND crash_count = 0 AND host <> ALL($6::text[])
 					AND NOT EXISTS (SELECT 1 FROM ${s}.requests WHERE run_id = $1 AND crash_count > 0 AND state IN ('pending', 'inflight'))
 				ORDER BY retry_at, id LIMIT $3
 				FOR UPDATE SKIP LOCKED

@@ -21,11 +21,12 @@ export function prepareLeaseStatements(db: Database.Database) {
 		// LeasedRow's order) and no column the caller already knows: building a 15-key object per
 		// row was ~30% of a lease, and the lease is the store's largest cost per page (bench/).
 		leaseAs: db
-			.prepare<[owner: string | null, expiresAt: number | null, runId: number, now: number, coolingAt: number, limit: number], LeasedRow>(
+			.prepare<[owner: string | null, expiresAt: number | null, runId: number, now: number, coolingAt: number, skipHosts: string, limit: number], LeasedRow>(
 				`UPDATE requests SET state = 'inflight', lease_owner = ?, lease_expires_at = ?
 				WHERE id IN (
 					SELECT id FROM requests
 					WHERE run_id = ? AND state = 'pending' AND retry_at <= ? AND host NOT IN (${coolingHosts}) AND crash_count = 0
+						AND host NOT IN (SELECT value FROM json_each(?))
 					ORDER BY retry_at, id LIMIT ?
 				)
 				RETURNING id, unique_key, url, method, label, user_data, headers, depth,

@@ -61,7 +61,7 @@ export class SqliteStore implements Store {
 	readonly #commit: (runId: number, completions: readonly PreparedCompletion[], delta: CountDelta) => void;
 	readonly #addRequests: (runId: number, rows: readonly RequestInsert[]) => number;
 	readonly #releaseInflight: (runId: number) => ReleasedInflight;
-	readonly #lease: Database.Transaction<(runId: number, now: number, limit: number, holder?: LeaseHolder) => LeasedRow[]>;
+	readonly #lease: Database.Transaction<(runId: number, now: number, limit: number, holder: LeaseHolder | undefined, skipHosts: string) => LeasedRow[]>;
 	readonly #commitAs: Database.Transaction<
 		(runId: number, owner: string, completions: readonly PreparedCompletion[], delta: CountDelta) => FencedCommit
 	>;
@@ -105,12 +105,12 @@ export class SqliteStore implements Store {
 		this.#sessions = prepareSessionStatements(db);
 		this.#shares = prepareShareStatements(db);
 		this.#hosts = prepareHostStatements(db);
-		this.#lease = db.transaction((runId: number, now: number, limit: number, holder?: LeaseHolder): LeasedRow[] => {
+		this.#lease = db.transaction((runId: number, now: number, limit: number, holder: LeaseHolder | undefined, skipHosts: string): LeasedRow[] => {
 			if (sql.suspectInflight.get(runId) !== undefined) return [];
 			const owner = holder?.owner ?? null;
 			const expiresAt = holder?.expiresAt ?? null;
 			const suspect = leases.leaseSuspectAs.all(owner, expiresAt, runId, now, now);
-			return suspect.length > 0 ? suspect : leases.leaseAs.all(owner, expiresAt, runId, now, now, limit);
+			return suspect.length > 0 ? suspect : leases.leaseAs.all(owner, expiresAt, runId, now, now, skipHosts, limit);
 		});
 		this.#releaseInflight = db.transaction((runId: number): ReleasedInflight => {
 			const crashed = sql.failCrashed.run(CRASHED_WORKER_MESSAGE, runId, CRASHES_BEFORE_FAILING).changes;
@@ -161,8 +161,8 @@ export class SqliteStore implements Store {
 		return added;
 	}
 
-	async lease(runId: number, limit: number, now: number): Promise<StoredRequest[]> {
-		return this.#leaseWith(runId, limit, now, undefined);
+	async lease(runId: number, limit: number, now: number, skipHosts: readonly string[] = []): Promise<StoredRequest[]> {
+		return this.#leaseWith(runId, limit, now, undefined, skipHosts);
 	}
 
 	// Items are serialized before the transaction: an unstorable item rejects the whole call
@@ -176,13 +176,13 @@ export class SqliteStore implements Store {
 		this.#wrote();
 	}
 
-	async leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder): Promise<StoredRequest[]> {
-		return this.#leaseWith(runId, limit, now, holder);
+	async leaseAs(runId: number, limit: number, now: number, holder: LeaseHolder, skipHosts: readonly string[] = []): Promise<StoredRequest[]> {
+		return this.#leaseWith(runId, limit, now, holder, skipHosts);
 	}
 
-	#leaseWith(runId: number, limit: number, now: number, holder: LeaseHolder | undefined): StoredRequest[] {
+	#leaseWith(runId: number, limit: number, now: number, holder: LeaseHolder | undefined, skipHosts: readonly string[]): StoredRequest[] {
 		if (limit <= 0) return [];
-		const rows = this.#lease.immediate(runId, now, limit, holder);
+		const rows = this.#lease.immediate(runId, now, limit, holder, JSON.stringify(skipHosts));
 		if (rows.length === 0) return [];
 		this.#counts.move(runId, 'pending', 'inflight', rows.length);
 		this.#wrote();
