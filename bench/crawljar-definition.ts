@@ -1,8 +1,10 @@
 // crawljar's side of the benchmark: the demo crawler (crawlers/demo.ts) with its limits opened to
 // the measured concurrency. The default export is for `crawljar run bench/crawljar-definition.ts`
 // (the resume measurement), configured by BENCH_SITE_URL and BENCH_CONCURRENCY.
-import {defineCrawler, formLogin} from '../src/index.js';
-import type {CrawlerDefinition} from '../src/index.js';
+// The built package (dist/, as a user's definition gets it from 'crawljar'): `npm run bench`
+// builds first, so the CLI and the definition share one copy of crawljar and none is transpiled.
+import {defineCrawler, formLogin} from '../dist/index.js';
+import type {CrawlerDefinition} from '../dist/index.js';
 import {extractBook, isLoginPage} from './lib/extract.js';
 
 export function benchDefinition(siteUrl: string, concurrency: number): CrawlerDefinition {

@@ -3,7 +3,7 @@
 // process because its request log, with arrival times, is what is measured against.
 import {spawn, type ChildProcess} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
-import {existsSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs';
+import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {startDemoSite} from '../demo/site/index.js';
@@ -11,8 +11,6 @@ import {openStore} from '../src/store/open-store.js';
 import {repoDir} from './lib/spawn-child.js';
 
 export interface ResumeResult {
-	/** How the CLI was started: the built package (bin/crawljar.js) or the sources through tsx. */
-	readonly cli: 'dist' | 'tsx';
 	readonly books: number;
 	/** Book pages the site had served when the first run was killed. */
 	readonly killedAfterBooks: number;
@@ -28,10 +26,8 @@ export interface ResumeResult {
 export async function measureResume(options: {books: number; pageBytes: number; concurrency: number}): Promise<ResumeResult> {
 	const site = await startDemoSite({books: options.books, pageBytes: options.pageBytes});
 	const storageDir = mkdtempSync(path.join(tmpdir(), 'crawljar-bench-resume-'));
-	// BENCH_CLI=dist|tsx overrides the choice (e.g. to time a slightly stale build).
-	const cli = process.env.BENCH_CLI === 'dist' || process.env.BENCH_CLI === 'tsx' ? process.env.BENCH_CLI : isDistFresh() ? 'dist' : 'tsx';
-	const entry = cli === 'dist' ? ['bin/crawljar.js'] : ['--import', 'tsx', 'bench/lib/cli-entry.ts'];
-	const args = [...entry, 'run', 'bench/crawljar-definition.ts', '--storage', storageDir];
+	// The CLI as installed (bin/crawljar.js on dist/, built by `npm run bench`).
+	const args = ['bin/crawljar.js', 'run', 'bench/crawljar-definition.ts', '--storage', storageDir];
 	const env = {
 		...process.env,
 		BENCH_SITE_URL: site.url,
@@ -63,7 +59,6 @@ export async function measureResume(options: {books: number; pageBytes: number; 
 		const items = run ? await store.itemCount(run.id) : 0;
 		await store.close();
 		return {
-			cli,
 			books: options.books,
 			killedAfterBooks,
 			spawnToFirstRequestMs: firstRequest.at - spawnedAt,
@@ -75,22 +70,6 @@ export async function measureResume(options: {books: number; pageBytes: number; 
 		await site.close();
 		rmSync(storageDir, {recursive: true, force: true});
 	}
-}
-
-/** The built CLI is used only when dist/ is at least as new as every source file. */
-function isDistFresh(): boolean {
-	const built = path.join(repoDir, 'dist/cli/main.js');
-	if (!existsSync(built)) return false;
-	return newestMtime(path.join(repoDir, 'src')) <= statSync(built).mtimeMs;
-}
-
-function newestMtime(directory: string): number {
-	let newest = 0;
-	for (const entry of readdirSync(directory, {withFileTypes: true})) {
-		const file = path.join(directory, entry.name);
-		newest = Math.max(newest, entry.isDirectory() ? newestMtime(file) : statSync(file).mtimeMs);
-	}
-	return newest;
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -4,7 +4,7 @@
 // time after SIGKILL, session save/load and the 1M-URL frontier. Writes bench/results.json.
 //
 //   npm run bench                      5,000 books, concurrency 10 and 50, 3 repetitions
-//   npm run bench -- --quick           1,000 books, concurrency 10, 1 repetition (< 2 min)
+//   npm run bench -- --quick           1,000 books, concurrency 10 and 50, 1 repetition (~3 min)
 //   npm run bench -- --browser         browser login time and RSS; browser route vs HTTP (bench/browser-bench.ts)
 //   npm run bench -- --reps 5 --books 5000 --concurrency 10,50 --no-extras --profile
 //   npm run bench -- --store           only the PostgreSQL store benchmark (N = 1, 4, 16 workers);
@@ -52,7 +52,7 @@ const books = Number(flags.books ?? (quick ? 1000 : 5000));
 const pageBytes = Number(flags['page-bytes'] ?? 10_000);
 const perPage = 20;
 const reps = Number(flags.reps ?? (quick ? 1 : 3));
-const concurrencies = (flags.concurrency ?? (quick ? '10' : '10,50')).split(',').map(Number);
+const concurrencies = (flags.concurrency ?? '10,50').split(',').map(Number);
 const hasCrawlee = existsSync(path.join(repoDir, 'bench/node_modules/crawlee/package.json'));
 const systems = (flags.systems?.split(',') as SystemName[] | undefined) ?? SYSTEMS.filter((system) => hasCrawlee || !system.startsWith('crawlee'));
 const resultsFile = path.join(repoDir, quick ? 'bench/tmp/results-quick.json' : 'bench/results.json');
@@ -285,7 +285,7 @@ function report(): string {
 		lines.push('');
 		lines.push(
 			'spawnToFirstRequestMs' in resume
-				? `resume after SIGKILL (${resume.books}-page crawl killed after ${resume.killedAfterBooks} books, CLI from ${resume.cli}): first request ${Math.round(resume.spawnToFirstRequestMs)} ms after spawn (${resume.firstRequestPath}); ${resume.items} items after resuming (exactly once: ${resume.items === resume.books ? 'yes' : 'NO'})`
+				? `resume after SIGKILL (${resume.books}-page crawl killed after ${resume.killedAfterBooks} books, CLI from dist/): first request ${Math.round(resume.spawnToFirstRequestMs)} ms after spawn (${resume.firstRequestPath}); ${resume.items} items after resuming (exactly once: ${resume.items === resume.books ? 'yes' : 'NO'})`
 				: `resume after SIGKILL: failed: ${resume.error}`,
 		);
 		lines.push(

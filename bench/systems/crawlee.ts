@@ -4,7 +4,7 @@
 // Crawlee is a dependency of bench/ only (bench/package.json), so it is imported by name at run
 // time and typed by the few members used here: the root typecheck must pass without it installed.
 import {extractBook, isLoginPage, type Selectable} from '../lib/extract.js';
-import {crawleeSessions} from '../../src/crawlee/index.js';
+import {crawleeSessions} from '../../dist/crawlee/index.js';
 import {benchDefinition} from '../crawljar-definition.js';
 import {loginCookie} from '../lib/login.js';
 import {startClock, type Measurement, type WorkerConfig} from '../lib/types.js';

@@ -1,6 +1,6 @@
 // (a) crawljar: runCrawler with its SQLite store, form login and exactly-once results (the default).
 import {randomBytes} from 'node:crypto';
-import {runCrawler} from '../../src/runner/run-crawler.js';
+import {runCrawler} from '../../dist/index.js';
 import {benchDefinition} from '../crawljar-definition.js';
 import {startClock, type Measurement, type WorkerConfig} from '../lib/types.js';
 

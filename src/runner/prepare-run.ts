@@ -2,7 +2,8 @@
 // join the workers running it) or starts a new one unless --fresh; then the start URLs are
 // added (deduped) and what happened is said in one line.
 import type {CrawlerDefinition, Logger} from '../job/types.js';
-import type {JoinedRun, NewRequest, Store, WorkerIdentity} from '../store/store.js';
+import {workerState, type JoinedRun, type NewRequest, type Store, type WorkerIdentity} from '../store/store.js';
+import {sessionShareOwner} from '../sessions/session-shares.js';
 import {normalizeUrl} from './urls.js';
 import {isGoneWorker} from './worker.js';
 
@@ -21,6 +22,7 @@ export async function prepareRun(store: Store, definition: CrawlerDefinition, op
 	const {worker, leaseMs, fresh, retryFailed} = options;
 	const joined = await store.joinRun({worker, now: options.now(), leaseMs, fresh, retryFailed, isGone: isGoneWorker});
 	const {run, released, requeued, others} = joined;
+	await releaseSharesOfGoneWorkers(store, run.id, worker, options.now());
 	await store.addRequests(run.id, startRequests(definition));
 	if (joined.created) {
 		options.log.info(`starting run ${run.id} of ${definition.name}${fresh && run.id > 1 ? ' (--fresh: logged-in sessions kept)' : ''}`);
@@ -37,6 +39,20 @@ export async function prepareRun(store: Store, definition: CrawlerDefinition, op
 			(requeued ? ` (${requeued} failed requests queued again)` : ''),
 	);
 	return joined;
+}
+
+/**
+ * Host and session shares of the run's workers that are gone (their process on this machine has
+ * exited: a kill -9) or dead: given back now, not when they lapse (5 s), or a resumed crawl would
+ * wait that long for the host's concurrency its dead predecessor still holds.
+ */
+async function releaseSharesOfGoneWorkers(store: Store, runId: number, self: WorkerIdentity, now: number): Promise<void> {
+	for (const other of await store.listWorkers(runId)) {
+		if (other.id === self.id || other.leftAt !== undefined) continue;
+		if (workerState(other, now) !== 'dead' && !isGoneWorker(other)) continue;
+		await store.releaseShares(other.id);
+		await store.releaseShares(sessionShareOwner(other.id));
+	}
 }
 
 export function startRequests(definition: CrawlerDefinition): NewRequest[] {

@@ -12,7 +12,7 @@ import {SessionLogins, type LoginTraffic} from './session-logins.js';
 import {fromStoredSession, summarizeSession, type SessionSummary} from './session-persistence.js';
 import {SessionSaver} from './session-saver.js';
 import {AccountRejections} from './account-rejections.js';
-import {SessionShares} from './session-shares.js';
+import {SessionShares, sessionShareOwner} from './session-shares.js';
 import {SharedSessions, type SharedSessionsTiming} from './shared-sessions.js';
 
 export interface SessionPoolOptions {
@@ -180,8 +180,7 @@ export class SessionPool {
 		sessions.track(this.#sessions, stored);
 		this.#shared = {sessions, rejections: new AccountRejections({store, key, scope: this.#options.accountScope ?? ''})};
 		if (this.#login && Number.isFinite(this.#maxConcurrency)) {
-			// Its own claimant name: releasing the session shares must not drop the worker's host shares.
-			this.#shares = new SessionShares({store, owner: `${sessions.owner} sessions`, limit: this.#maxConcurrency, now: this.#now, log: this.#log, onGranted: () => this.#wake()});
+			this.#shares = new SessionShares({store, owner: sessionShareOwner(sessions.owner), limit: this.#maxConcurrency, now: this.#now, log: this.#log, onGranted: () => this.#wake()});
 			await this.#shares.start(this.#sessions);
 		}
 	}

@@ -8,6 +8,14 @@ import {fairShare} from '../policy/fair-share.js';
 import type {ShareGrant, Store} from '../store/store.js';
 import type {Session} from './session.js';
 
+/**
+ * The claimant name of a worker's session shares: its own, so releasing them does not drop the
+ * worker's host shares (which are claimed under the worker's id itself).
+ */
+export function sessionShareOwner(workerOwner: string): string {
+	return `${workerOwner} sessions`;
+}
+
 export interface SessionSharesOptions {
 	readonly store: Store;
 	/** The claimant in the store, for session shares only (stop() releases everything it holds). */

@@ -1,6 +1,8 @@
 // The demo's two-step login with a TOTP code: by formLogin({ steps }) over HTTP, and by
 // browserLogin in a real browser. Two sessions of one account: two codes, none reused.
 import assert from 'node:assert/strict';
+import {readdirSync, readFileSync} from 'node:fs';
+import path from 'node:path';
 import {describe, test} from 'node:test';
 import {DEMO_TOTP_SECRET, TWO_FACTOR_COOKIE} from '../../demo/site/index.js';
 import {browserLogin, defineCrawler, formLogin, runCrawler} from '../../src/index.js';
@@ -16,6 +18,7 @@ describe('two-step login with TOTP', () => {
 	test('formLogin({ steps }): user name, password, code; two sessions use two codes', {timeout: 90_000}, async (t) => {
 		const site = await demoSite(t);
 		const log = captureLog();
+		const storageDir = storage(t);
 		const summary = await runCrawler(
 			defineCrawler({
 				name: 'two-step',
@@ -35,13 +38,20 @@ describe('two-step login with TOTP', () => {
 				...quiet,
 				routes: homeRoute,
 			}),
-			{storageDir: storage(t), log},
+			{storageDir, log},
 		);
 		assert.equal(summary.requests.done, 1);
 		assert.ok(site.browserStats.twoFactorLogins >= 1);
 		assert.equal(site.browserStats.reusedCodes, 0);
 		assert.equal(site.browserStats.wrongCodes, 0);
 		assert.ok(!log.lines.join('\n').includes(DEMO_TOTP_SECRET));
+		// The store holds the sessions (encrypted), never the credentials: every byte of the folder.
+		const files = readdirSync(storageDir, {recursive: true, withFileTypes: true}).filter((entry) => entry.isFile());
+		assert.ok(files.some((entry) => entry.name.endsWith('.sqlite')), 'the crawl wrote its store');
+		for (const entry of files) {
+			const bytes = readFileSync(path.join(entry.parentPath, entry.name));
+			for (const secret of [DEMO_TOTP_SECRET, twoFactorAccount.password!]) assert.equal(bytes.indexOf(secret), -1, `${entry.name} holds a credential`);
+		}
 	});
 
 	test('the first step that finds no form is named by its index', {timeout: 60_000}, async (t) => {
