@@ -7,9 +7,11 @@ import {defineCrawler, formLogin} from '../dist/index.js';
 import type {CrawlerDefinition} from '../dist/index.js';
 import {extractBook, isLoginPage} from './lib/extract.js';
 
-export function benchDefinition(siteUrl: string, concurrency: number): CrawlerDefinition {
+/** `workers`: processes sharing the crawl; its host and session limits are crawl-wide, so they grow with it. */
+export function benchDefinition(siteUrl: string, concurrency: number, options: {name?: string; workers?: number} = {}): CrawlerDefinition {
+	const crawlWide = concurrency * (options.workers ?? 1);
 	return defineCrawler({
-		name: 'bench-books',
+		name: options.name ?? 'bench-books',
 		startUrls: [`${siteUrl}/catalogue`],
 		accounts: [{username: 'demo', password: 'demo-password'}],
 		login: formLogin({
@@ -20,8 +22,8 @@ export function benchDefinition(siteUrl: string, concurrency: number): CrawlerDe
 		concurrency,
 		// One host and one account: without these the per-host and per-session defaults (4 each)
 		// would cap the crawl below the concurrency the other systems get.
-		hosts: {maxConcurrency: concurrency},
-		sessions: {maxConcurrency: concurrency},
+		hosts: {maxConcurrency: crawlWide},
+		sessions: {maxConcurrency: crawlWide},
 		routes: {
 			default: async ({enqueue}) => {
 				await enqueue({selector: 'a.book', label: 'book'});

@@ -21,7 +21,7 @@ import {formatStoreBench, measureStore, type StoreBenchResult} from './store-ben
 import {startSiteProcess} from './lib/site-process.js';
 import {repoDir, runChild} from './lib/spawn-child.js';
 import {round, spread, table, type Spread} from './lib/stats.js';
-import {SYSTEMS, expectedPages, type Measurement, type SystemName, type WorkerConfig} from './lib/types.js';
+import {POSTGRES_SYSTEMS, SYSTEMS, expectedPages, type Measurement, type SystemName, type WorkerConfig} from './lib/types.js';
 
 // --browser: only the browser costs (bench/browser-bench.ts), not the default comparison.
 if (process.argv.includes('--browser')) {
@@ -54,7 +54,11 @@ const perPage = 20;
 const reps = Number(flags.reps ?? (quick ? 1 : 3));
 const concurrencies = (flags.concurrency ?? '10,50').split(',').map(Number);
 const hasCrawlee = existsSync(path.join(repoDir, 'bench/node_modules/crawlee/package.json'));
-const systems = (flags.systems?.split(',') as SystemName[] | undefined) ?? SYSTEMS.filter((system) => hasCrawlee || !system.startsWith('crawlee'));
+const pgUrl = flags['store-url'] ?? process.env.CRAWLJAR_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const hasPostgres = await isReachable(pgUrl);
+const systems =
+	(flags.systems?.split(',') as SystemName[] | undefined) ??
+	[...SYSTEMS.filter((system) => hasCrawlee || !system.startsWith('crawlee')), ...(hasPostgres ? POSTGRES_SYSTEMS : [])];
 const resultsFile = path.join(repoDir, quick ? 'bench/tmp/results-quick.json' : 'bench/results.json');
 
 interface Run extends Measurement {
@@ -142,7 +146,7 @@ log(`\nwrote ${path.relative(process.cwd(), resultsFile)}`);
 async function measure(system: SystemName, concurrency: number, rep: number): Promise<Run> {
 	const storageDir = mkdtempSync(path.join(os.tmpdir(), `crawljar-bench-${system}-`));
 	try {
-		const config: WorkerConfig = {system, siteUrl: site.url, concurrency, books, perPage, storageDir};
+		const config: WorkerConfig = {system, siteUrl: site.url, concurrency, books, perPage, storageDir, ...(system.startsWith('crawljar-pg') ? {storeUrl: pgUrl} : {})};
 		const measurement = await runChild<Measurement>('bench/worker.ts', [JSON.stringify(config)]);
 		const complete = measurement.pages === expectedPages(books, perPage) && (system === 'raw-http' || measurement.items === books);
 		const run: Run = {
@@ -163,7 +167,7 @@ async function measure(system: SystemName, concurrency: number, rep: number): Pr
 }
 
 async function storeBench(): Promise<StoreBenchResult> {
-	const url = flags['store-url'] ?? process.env.CRAWLJAR_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+	const url = pgUrl;
 	const workers = (flags['store-workers'] ?? '1,4,16').split(',').map(Number);
 	const durationMs = Number(flags['store-seconds'] ?? (quick ? 2 : 5)) * 1000;
 	const batch = Number(flags['store-batch'] ?? 10);
@@ -218,6 +222,8 @@ function ratiosAt(concurrency: number): {
 	crawljarVsCrawleeMemory: number | null;
 	crawljarVsHandwritten: number | null;
 	crawleeSessionsVsCrawleeMemory: number | null;
+	postgresVsSqlite: number | null;
+	twoWorkersVsOne: number | null;
 } {
 	const entry = summary[concurrency] ?? {};
 	const ratio = (other: SystemName, system: SystemName = 'crawljar') => {
@@ -231,6 +237,9 @@ function ratiosAt(concurrency: number): {
 		crawljarVsHandwritten: ratio('handwritten'),
 		// The adapter's cost: the same CheerioCrawler (memory storage) on crawljar's sessions.
 		crawleeSessionsVsCrawleeMemory: ratio('crawlee-memory', 'crawlee-sessions'),
+		// Issue 10: one worker on PostgreSQL against the same worker on SQLite; two workers against one.
+		postgresVsSqlite: ratio('crawljar', 'crawljar-pg'),
+		twoWorkersVsOne: ratio('crawljar-pg', 'crawljar-pg-2'),
 	};
 }
 
@@ -248,6 +257,8 @@ function targets(): Record<string, {target: string; measured: number | null; met
 		crawljarVsCrawleeMemory: check('>= 2', ratios.crawljarVsCrawleeMemory, (value) => value >= 2),
 		crawljarVsHandwritten: check('>= 0.8', ratios.crawljarVsHandwritten, (value) => value >= 0.8),
 		crawleeSessionsVsCrawleeMemory: check('>= 0.9', ratios.crawleeSessionsVsCrawleeMemory, (value) => value >= 0.9),
+		postgresVsSqlite: check('>= 0.8', ratios.postgresVsSqlite, (value) => value >= 0.8),
+		twoWorkersVsOne: check('>= 1.5', ratios.twoWorkersVsOne, (value) => value >= 1.5),
 		crawljarPeakRssMiB: check('<= 300', Number.isFinite(crawljarRss) ? crawljarRss : null, (value) => value <= 300),
 		resumeToFirstRequestMs: check('< 1000', resume && 'spawnToFirstRequestMs' in resume ? resume.spawnToFirstRequestMs : null, (value) => value < 1000),
 		frontierPeakRssMiB: check('< 300', frontier && 'peakRssMiB' in frontier ? frontier.peakRssMiB : null, (value) => value < 300),
@@ -278,7 +289,7 @@ function report(): string {
 		lines.push(`\nconcurrency ${concurrency} (${books} books + ${Math.ceil(books / perPage)} catalogue pages, ${reps} run(s) each)`);
 		lines.push(table(['system', 'pages/s (median)', 'min–max', 'CPU µs/page', 'peak RSS', 'crawljar ÷ this', ''], rows));
 	}
-	lines.push(`\nratios at concurrency ${concurrencies[0]}: crawljar/Crawlee-disk ${ratios.crawljarVsCrawleeDisk ?? '-'}×, crawljar/Crawlee-memory ${ratios.crawljarVsCrawleeMemory ?? '-'}×, crawljar/hand-written ${ratios.crawljarVsHandwritten ?? '-'}×`);
+	lines.push(`\nratios at concurrency ${concurrencies[0]}: crawljar/Crawlee-disk ${ratios.crawljarVsCrawleeDisk ?? '-'}×, crawljar/Crawlee-memory ${ratios.crawljarVsCrawleeMemory ?? '-'}×, crawljar/hand-written ${ratios.crawljarVsHandwritten ?? '-'}×, PostgreSQL/SQLite ${ratios.postgresVsSqlite ?? '-'}×, 2 workers/1 ${ratios.twoWorkersVsOne ?? '-'}×`);
 	lines.push(`(peak RSS includes ~${results.machine.baselineRssMiB} MiB of node + the tsx loader every child runs under)`);
 	if (extras) {
 		const {resume, sessions, frontier} = extras;
@@ -298,4 +309,18 @@ function report(): string {
 	lines.push('\ntargets:');
 	for (const [name, each] of Object.entries(results.targets)) lines.push(`  ${name.padEnd(26)} ${each.target.padEnd(8)} ${String(each.measured ?? '-').padStart(8)}  ${each.met === null ? 'n/a' : each.met ? 'met' : 'MISSED'}`);
 	return lines.join('\n');
+}
+
+/** A PostgreSQL server answers at `url` (the PostgreSQL systems and the store benchmark need one). */
+async function isReachable(url: string): Promise<boolean> {
+	const {default: pg} = await import('pg');
+	const client = new pg.Client({connectionString: url, connectionTimeoutMillis: 2_000});
+	try {
+		await client.connect();
+		return true;
+	} catch {
+		return false;
+	} finally {
+		await client.end().catch(() => {});
+	}
 }

@@ -2,7 +2,7 @@
 // Prints the Measurement as one RESULT_MARKER line, then exits (lingering timers of a library
 // must not stretch the run).
 import {runCrawlee} from './systems/crawlee.js';
-import {runCrawljar} from './systems/crawljar.js';
+import {runCrawljar, runCrawljarWorkers} from './systems/crawljar.js';
 import {runHandwritten} from './systems/handwritten.js';
 import {runRawHttp} from './systems/raw-http.js';
 import {RESULT_MARKER, type Measurement, type WorkerConfig} from './lib/types.js';
@@ -13,6 +13,11 @@ function measure(): Promise<Measurement> {
 	switch (config.system) {
 		case 'crawljar':
 			return runCrawljar(config);
+		case 'crawljar-pg':
+			// A worker of a shared crawl (started by runCrawljarWorkers), or the one-worker measurement.
+			return config.crawlerName ? runCrawljar(config) : runCrawljarWorkers(config, 1);
+		case 'crawljar-pg-2':
+			return runCrawljarWorkers(config, 2);
 		case 'crawlee-disk':
 			return runCrawlee(config, 'disk');
 		case 'crawlee-memory':

@@ -1,8 +1,13 @@
 // What the orchestrator hands a measurement child, and what the child reports back.
 
-export type SystemName = 'crawljar' | 'crawlee-disk' | 'crawlee-memory' | 'crawlee-sessions' | 'handwritten' | 'raw-http';
+export type SystemName = 'crawljar' | 'crawljar-pg' | 'crawljar-pg-2' | 'crawlee-disk' | 'crawlee-memory' | 'crawlee-sessions' | 'handwritten' | 'raw-http';
 
 export const SYSTEMS: readonly SystemName[] = ['crawljar', 'crawlee-disk', 'crawlee-memory', 'crawlee-sessions', 'handwritten', 'raw-http'];
+/**
+ * Measured when a PostgreSQL server is reachable: one crawljar worker on PostgreSQL, and two
+ * worker processes sharing that crawl (each at the concurrency, the crawl-wide limits doubled).
+ */
+export const POSTGRES_SYSTEMS: readonly SystemName[] = ['crawljar-pg', 'crawljar-pg-2'];
 
 export interface WorkerConfig {
 	readonly system: SystemName;
@@ -15,6 +20,11 @@ export interface WorkerConfig {
 	readonly perPage: number;
 	/** A fresh empty folder the system may write into (crawljar's SQLite, Crawlee's storage). */
 	readonly storageDir: string;
+	/** crawljar-pg: the PostgreSQL server, and the crawler name (its schema) the workers share. */
+	readonly storeUrl?: string;
+	readonly crawlerName?: string;
+	/** Workers sharing the crawl: its host and session limits are this many times the concurrency. @default 1 */
+	readonly workers?: number;
 }
 
 export interface Measurement {
@@ -28,6 +38,8 @@ export interface Measurement {
 	readonly cpuMs: number;
 	/** `process.resourceUsage().maxRSS` at the end, in KiB. */
 	readonly maxRssKiB: number;
+	/** Epoch ms of the timed span's start (crawljar): spans of processes sharing a crawl are joined by it. */
+	readonly startedAt?: number;
 }
 
 /** Children print their result as one line starting with this marker (libraries may log on stdout too). */

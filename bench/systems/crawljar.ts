@@ -1,19 +1,60 @@
-// (a) crawljar: runCrawler with its SQLite store, form login and exactly-once results (the default).
+// (a) crawljar: runCrawler with its SQLite store, form login and exactly-once results (the
+// default); 'crawljar-pg' the same worker on PostgreSQL; 'crawljar-pg-2' two worker processes
+// on one PostgreSQL crawl (issue 10: one worker on PostgreSQL vs SQLite, two workers vs one).
 import {randomBytes} from 'node:crypto';
+import pg from 'pg';
 import {runCrawler} from '../../dist/index.js';
+import {schemaOf} from '../../src/store/postgres/schema.js';
 import {benchDefinition} from '../crawljar-definition.js';
+import {runChild} from '../lib/spawn-child.js';
 import {startClock, type Measurement, type WorkerConfig} from '../lib/types.js';
 
 export async function runCrawljar(config: WorkerConfig): Promise<Measurement> {
-	const definition = benchDefinition(config.siteUrl, config.concurrency);
+	const definition = benchDefinition(config.siteUrl, config.concurrency, {
+		...(config.crawlerName ? {name: config.crawlerName} : {}),
+		...(config.workers ? {workers: config.workers} : {}),
+	});
+	const startedAt = Date.now();
 	const stop = startClock();
 	// The timed span includes opening the store and the login: that is what a user waits for.
 	const summary = await runCrawler(definition, {
-		storageDir: config.storageDir,
+		...(config.storeUrl ? {storeUrl: config.storeUrl} : {storageDir: config.storageDir}),
 		concurrency: config.concurrency,
-		secretKey: randomBytes(32),
+		// One key for the workers of a crawl: they share its (encrypted) sessions.
+		secretKey: config.crawlerName ? Buffer.alloc(32, 3) : randomBytes(32),
 	});
 	const {elapsedMs, cpuMs} = stop();
 	if (summary.state !== 'finished') throw new Error(`crawljar run ended '${summary.state}': ${summary.stoppedReason ?? ''}`);
-	return {pages: summary.requests.done, items: summary.items, elapsedMs, cpuMs, maxRssKiB: process.resourceUsage().maxRSS};
+	return {pages: summary.requests.done, items: summary.items, elapsedMs, cpuMs, maxRssKiB: process.resourceUsage().maxRSS, startedAt};
+}
+
+/**
+ * `workers` processes of the 'crawljar-pg' system on one fresh schema, started together; the
+ * span from the first one's start (after its imports, as for every system) to the last one's
+ * end, CPU summed, the peak RSS of the largest; pages and items counted in the store (each
+ * worker reports only its own part).
+ */
+export async function runCrawljarWorkers(config: WorkerConfig, workers: number): Promise<Measurement> {
+	if (!config.storeUrl) throw new Error('crawljar-pg-2 needs a PostgreSQL URL');
+	const crawlerName = `bench-pg-${randomBytes(4).toString('hex')}`;
+	const child: WorkerConfig = {...config, system: 'crawljar-pg', crawlerName, workers};
+	const parts = await Promise.all(Array.from({length: workers}, () => runChild<Measurement>('bench/worker.ts', [JSON.stringify(child)])));
+	const elapsedMs = Math.max(...parts.map((part) => part.startedAt! + part.elapsedMs)) - Math.min(...parts.map((part) => part.startedAt!));
+	const client = new pg.Client({connectionString: config.storeUrl});
+	await client.connect();
+	try {
+		const schema = pg.escapeIdentifier(schemaOf(crawlerName));
+		const pages = await client.query<{n: number}>(`SELECT count(*)::integer AS n FROM ${schema}.requests WHERE state = 'done'`);
+		const items = await client.query<{n: number}>(`SELECT count(*)::integer AS n FROM ${schema}.items`);
+		return {
+			pages: pages.rows[0]!.n,
+			items: items.rows[0]!.n,
+			elapsedMs,
+			cpuMs: parts.reduce((sum, part) => sum + part.cpuMs, 0),
+			maxRssKiB: Math.max(...parts.map((part) => part.maxRssKiB)),
+		};
+	} finally {
+		await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schemaOf(crawlerName))} CASCADE`).catch(() => {});
+		await client.end();
+	}
 }
