@@ -1,6 +1,7 @@
 // Browser routes: a page rendered by script, fetched in Chromium with the session's cookies;
 // `page` and `$` of the rendered DOM in the handler; logged-out detection as for HTTP pages;
-// at most browser.maxPages pages at once; browsers recycled after pagesPerBrowser pages.
+// a 429 cools the host and per-host limits hold as for HTTP pages; at most browser.maxPages
+// pages at once; browsers recycled after pagesPerBrowser pages.
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
 import {describe, test} from 'node:test';
@@ -92,6 +93,56 @@ describe('browser routes', () => {
 		assert.equal(summary.requests.done, 1);
 		assert.equal(site.browserStats.appLogins, 2, log.lines.join('\n'));
 		assert.ok(log.lines.some((line) => line.includes('logged in again')));
+		assert.deepEqual(chromiumDescendants(), []);
+	});
+
+	test('a 429 in a browser route: the host cools down, its concurrency holds, each page gives its item once', {timeout: 150_000}, async (t) => {
+		if (!chromiumOrSkip(t)) return;
+		const log: Array<{at: number; path: string; status: number}> = [];
+		const asked = new Set<string>();
+		let open = 0;
+		let peak = 0;
+		const server = await startServer(t, (request, response) => {
+			const path = new URL(request.url ?? '/', 'http://x').pathname;
+			if (path === '/favicon.ico') {
+				response.statusCode = 404;
+				return response.end();
+			}
+			open++;
+			peak = Math.max(peak, open);
+			// Every page is refused once (429, Retry-After: 1), then served.
+			const status = asked.has(path) ? 200 : 429;
+			asked.add(path);
+			log.push({at: Date.now(), path, status});
+			setTimeout(() => {
+				open--;
+				response.statusCode = status;
+				response.setHeader('content-type', 'text/html');
+				if (status === 429) response.setHeader('retry-after', '1');
+				response.end(status === 429 ? '<!doctype html><title>slow down</title>' : `<!doctype html><title>ok</title><h1>${path}</h1>`);
+			}, 20);
+		});
+		const paths = ['/b/1', '/b/2', '/b/3', '/b/4'];
+		const summary = await runCrawler(
+			defineCrawler({
+				name: 'browser-429',
+				startUrls: paths.map((path) => ({url: server.url + path, label: 'page'})),
+				hosts: {maxConcurrency: 1},
+				...quiet,
+				routes: {page: {browser: true, handler: async ({$, push, request}) => push({url: request.url, title: $('h1').text()})}},
+			}),
+			{storageDir: storage(t), log: captureLog()},
+		);
+		assert.equal(summary.requests.done, paths.length);
+		assert.equal(summary.requests.failed, 0);
+		assert.equal(summary.items, paths.length, 'one item per page, none from a 429');
+		assert.equal(peak, 1, 'hosts.maxConcurrency 1 holds for browser pages');
+		assert.equal(log.filter((entry) => entry.status === 429).length, paths.length);
+		// Nothing reaches the host inside a cooldown it announced (one page at a time: nothing was in flight).
+		for (const refused of log.filter((entry) => entry.status === 429)) {
+			const inside = log.filter((entry) => entry.at > refused.at && entry.at < refused.at + 990);
+			assert.deepEqual(inside, [], `arrivals inside the cooldown of the 429 at ${refused.path}`);
+		}
 		assert.deepEqual(chromiumDescendants(), []);
 	});
 

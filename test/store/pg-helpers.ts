@@ -2,7 +2,12 @@
 // In CI (CI=1/true) an unreachable server fails the suite loudly; elsewhere the PostgreSQL
 // tests are skipped with a message saying why. Every test gets its own schema, dropped after.
 import {randomBytes} from 'node:crypto';
+import net from 'node:net';
+import type {AddressInfo} from 'node:net';
+import type {TestContext} from 'node:test';
 import pg from 'pg';
+import {PostgresStore} from '../../src/store/postgres/postgres-store.js';
+import {schemaOf} from '../../src/store/postgres/schema.js';
 
 export const pgUrl = process.env.CRAWLJAR_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const inCi = process.env.CI === '1' || process.env.CI === 'true';
@@ -60,4 +65,85 @@ export async function schemaExists(schema: string): Promise<boolean> {
 	} finally {
 		await client.end();
 	}
+}
+
+/** A TCP proxy in front of the test server: cut, it looks like a PostgreSQL restart to the clients behind it. */
+export interface PgProxy {
+	readonly url: string;
+	/** Drops every connection and refuses new ones. */
+	cut(): Promise<void>;
+	/** Accepts connections again, on the same port. */
+	restore(): Promise<void>;
+	readonly accepted: () => number;
+}
+
+export async function startPgProxy(t: TestContext): Promise<PgProxy> {
+	const target = new URL(pgUrl);
+	const sockets = new Set<net.Socket>();
+	let accepted = 0;
+	const server = net.createServer((client) => {
+		accepted++;
+		const upstream = net.connect(Number(target.port || 5432), target.hostname);
+		for (const socket of [client, upstream]) {
+			sockets.add(socket);
+			socket.on('error', () => {});
+			socket.on('close', () => sockets.delete(socket));
+		}
+		client.pipe(upstream).pipe(client);
+		client.on('close', () => upstream.destroy());
+		upstream.on('close', () => client.destroy());
+	});
+	const listen = (port: number) => new Promise<void>((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(port, '127.0.0.1', () => resolve());
+	});
+	await listen(0);
+	const {port} = server.address() as AddressInfo;
+	const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+	const cut = async () => {
+		const closing = close();
+		for (const socket of sockets) socket.destroy();
+		await closing;
+	};
+	t.after(cut);
+	const url = new URL(pgUrl);
+	url.host = `127.0.0.1:${port}`;
+	return {url: url.href, cut, restore: () => listen(port), accepted: () => accepted};
+}
+
+/** Requests of `crawler`'s latest schema held in flight by worker `owner` (read straight from its table). */
+export async function inflightOwnedBy(crawler: string, owner: string): Promise<number> {
+	const client = new pg.Client({connectionString: pgUrl});
+	await client.connect();
+	try {
+		const {rows} = await client.query<{n: number}>(
+			`SELECT count(*)::integer AS n FROM ${pg.escapeIdentifier(schemaOf(crawler))}.requests WHERE state = 'inflight' AND lease_owner = $1`,
+			[owner],
+		);
+		return rows[0]!.n;
+	} finally {
+		await client.end();
+	}
+}
+
+/** The worker id of process `pid` in run 1 of `crawler`. */
+export async function workerIdOf(crawler: string, pid: number | undefined): Promise<string> {
+	const store = PostgresStore.open({url: pgUrl, crawler});
+	try {
+		const worker = (await store.listWorkers(1)).find((row) => row.pid === pid);
+		if (!worker) throw new Error(`no worker row for pid ${pid}`);
+		return worker.id;
+	} finally {
+		await store.close();
+	}
+}
+
+/** Polls `check` (async) every 100 ms until it holds; returns how long it took. */
+export async function within(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
+	const startedAt = Date.now();
+	while (!(await check())) {
+		if (Date.now() - startedAt > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+	return Date.now() - startedAt;
 }

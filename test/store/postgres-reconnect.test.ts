@@ -3,63 +3,17 @@
 // ERR_STORAGE. The shared server is not restarted (other suites use it): a local TCP proxy
 // between the store and PostgreSQL is cut and restored instead.
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import type {AddressInfo} from 'node:net';
 import {after, test} from 'node:test';
-import type {TestContext} from 'node:test';
 import {CrawljarError} from '../../src/errors.js';
 import {PostgresStore} from '../../src/store/postgres/postgres-store.js';
 import {done, request} from './contract-helpers.js';
-import {dropSchemas, pgUrl, skipWithoutPostgres, uniqueName} from './pg-helpers.js';
+import {dropSchemas, pgUrl, skipWithoutPostgres, startPgProxy, uniqueName} from './pg-helpers.js';
 
 const schemas: string[] = [];
 after(() => dropSchemas(schemas));
 
-interface Proxy {
-	readonly url: string;
-	/** Drops every connection and refuses new ones. */
-	cut(): Promise<void>;
-	/** Accepts connections again, on the same port. */
-	restore(): Promise<void>;
-	readonly accepted: () => number;
-}
-
-async function startProxy(t: TestContext): Promise<Proxy> {
-	const target = new URL(pgUrl);
-	const sockets = new Set<net.Socket>();
-	let accepted = 0;
-	const server = net.createServer((client) => {
-		accepted++;
-		const upstream = net.connect(Number(target.port || 5432), target.hostname);
-		for (const socket of [client, upstream]) {
-			sockets.add(socket);
-			socket.on('error', () => {});
-			socket.on('close', () => sockets.delete(socket));
-		}
-		client.pipe(upstream).pipe(client);
-		client.on('close', () => upstream.destroy());
-		upstream.on('close', () => client.destroy());
-	});
-	const listen = (port: number) => new Promise<void>((resolve, reject) => {
-		server.once('error', reject);
-		server.listen(port, '127.0.0.1', () => resolve());
-	});
-	await listen(0);
-	const {port} = server.address() as AddressInfo;
-	const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-	const cut = async () => {
-		const closing = close();
-		for (const socket of sockets) socket.destroy();
-		await closing;
-	};
-	t.after(cut);
-	const url = new URL(pgUrl);
-	url.host = `127.0.0.1:${port}`;
-	return {url: url.href, cut, restore: () => listen(port), accepted: () => accepted};
-}
-
 test('a lost connection is tried again with backoff: the store goes on where it was once the server is back', {skip: skipWithoutPostgres, timeout: 60_000}, async (t) => {
-	const proxy = await startProxy(t);
+	const proxy = await startPgProxy(t);
 	const schema = uniqueName('crawljar_reconnect');
 	schemas.push(schema);
 	const store = PostgresStore.open({url: proxy.url, schema, reconnectBudgetMs: 30_000});
@@ -90,7 +44,7 @@ test('a lost connection is tried again with backoff: the store goes on where it 
 });
 
 test('past its reconnect budget a call fails with ERR_STORAGE naming what it was doing, without the password', {skip: skipWithoutPostgres, timeout: 60_000}, async (t) => {
-	const proxy = await startProxy(t);
+	const proxy = await startPgProxy(t);
 	const schema = uniqueName('crawljar_reconnect');
 	schemas.push(schema);
 	const url = new URL(proxy.url);

@@ -7,12 +7,11 @@
 import assert from 'node:assert/strict';
 import type {IncomingMessage, ServerResponse} from 'node:http';
 import {after, test} from 'node:test';
-import pg from 'pg';
 import {PostgresStore} from '../../src/store/postgres/postgres-store.js';
 import {schemaOf} from '../../src/store/postgres/schema.js';
-import {runCli, spawnCli, tempProject, waitUntil, type CliProcess} from '../helpers/run-cli.js';
+import {runCli, spawnCli, tempProject, waitUntil} from '../helpers/run-cli.js';
 import {startServer} from '../sites/start-server.js';
-import {dropSchemas, pgUrl, skipWithoutPostgres, uniqueName} from './pg-helpers.js';
+import {dropSchemas, inflightOwnedBy, pgUrl, skipWithoutPostgres, uniqueName, within, workerIdOf} from './pg-helpers.js';
 
 const LISTS = 40;
 const ITEMS_PER_LIST = 19;
@@ -46,41 +45,6 @@ function page(path: string): string {
 	return `<h1>${path.slice('/item/'.length)}</h1>`;
 }
 
-async function inflightOwnedBy(owner: string): Promise<number> {
-	const client = new pg.Client({connectionString: pgUrl});
-	await client.connect();
-	try {
-		const {rows} = await client.query<{n: number}>(
-			`SELECT count(*)::integer AS n FROM ${pg.escapeIdentifier(schemaOf(crawler))}.requests WHERE state = 'inflight' AND lease_owner = $1`,
-			[owner],
-		);
-		return rows[0]!.n;
-	} finally {
-		await client.end();
-	}
-}
-
-async function workerIdOf(child: CliProcess): Promise<string> {
-	const store = PostgresStore.open({url: pgUrl, crawler});
-	try {
-		const worker = (await store.listWorkers(1)).find((row) => row.pid === child.child.pid);
-		assert.ok(worker, `no worker row for pid ${child.child.pid}`);
-		return worker.id;
-	} finally {
-		await store.close();
-	}
-}
-
-/** Polls `check` (async) until it holds; returns how long it took. */
-async function within(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
-	const startedAt = Date.now();
-	while (!(await check())) {
-		if (Date.now() - startedAt > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 100));
-	}
-	return Date.now() - startedAt;
-}
-
 test('three crawljar run workers on one PostgreSQL crawl: kill -9, SIGSTOP past the lease, a late joiner; every item once', {skip: skipWithoutPostgres, timeout: 240_000}, async (t) => {
 	const fetches = new Map<string, number>();
 	let served = 0;
@@ -107,10 +71,10 @@ test('three crawljar run workers on one PostgreSQL crawl: kill -9, SIGSTOP past 
 
 	// kill -9 one mid-crawl: the other's heartbeat reclaims its leases once they expire.
 	await waitUntil(() => served >= 150, '150 pages served', a);
-	const aId = await workerIdOf(a);
+	const aId = await workerIdOf(crawler, a.child.pid);
 	a.child.kill('SIGKILL');
 	await a.exited;
-	const reclaimMs = await within(`the killed worker's leases to be reclaimed`, 10 * LEASE_MS, async () => (await inflightOwnedBy(aId)) === 0);
+	const reclaimMs = await within(`the killed worker's leases to be reclaimed`, 10 * LEASE_MS, async () => (await inflightOwnedBy(crawler, aId)) === 0);
 	// Its lease (renewed at most leaseMs / 3 before the kill) plus one heartbeat of the other worker, with room for a loaded machine.
 	assert.ok(reclaimMs < 3 * LEASE_MS, `leases reclaimed ${reclaimMs} ms after the kill`);
 	t.diagnostic(`the killed worker's leases were back in play ${reclaimMs} ms after kill -9 (lease ${LEASE_MS} ms)`);
@@ -123,9 +87,9 @@ test('three crawljar run workers on one PostgreSQL crawl: kill -9, SIGSTOP past 
 
 	// SIGSTOP one past its lease: the other reclaims its leases and does those pages; continued, its late completions are refused.
 	assert.ok(b.child.kill('SIGSTOP'));
-	const bId = await workerIdOf(b);
+	const bId = await workerIdOf(crawler, b.child.pid);
 	try {
-		await within(`the stopped worker's leases to be reclaimed`, 10 * LEASE_MS, async () => (await inflightOwnedBy(bId)) === 0);
+		await within(`the stopped worker's leases to be reclaimed`, 10 * LEASE_MS, async () => (await inflightOwnedBy(crawler, bId)) === 0);
 	} finally {
 		b.child.kill('SIGCONT');
 	}
