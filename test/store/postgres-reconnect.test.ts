@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import {after, test} from 'node:test';
 import {CrawljarError} from '../../src/errors.js';
+import {createPool} from '../../src/store/postgres/connection.js';
 import {PostgresStore} from '../../src/store/postgres/postgres-store.js';
 import {done, request} from './contract-helpers.js';
 import {dropSchemas, pgUrl, skipWithoutPostgres, startPgProxy, uniqueName} from './pg-helpers.js';
@@ -63,4 +64,24 @@ test('past its reconnect budget a call fails with ERR_STORAGE naming what it was
 	});
 	const tookMs = Date.now() - startedAt;
 	assert.ok(tookMs >= 500 && tookMs < 20_000, `gave up after ${tookMs} ms (budget 1500 ms)`);
+});
+
+test('a connection dropped while checked out of the pool (between statements of a transaction) does not end the process', {skip: skipWithoutPostgres, timeout: 30_000}, async (t) => {
+	const proxy = await startPgProxy(t);
+	const pool = await createPool(proxy.url);
+	t.after(() => pool.end());
+	const client = await pool.connect();
+	await client.query('BEGIN');
+	// Idle between two statements, as a worker is while it computes under a lock: pg emits
+	// 'error' on the client itself, and without a listener that is an uncaught exception.
+	await proxy.cut();
+	await new Promise((resolve) => setTimeout(resolve, 300));
+	const failed = await client.query('SELECT 1').then(
+		() => undefined,
+		(error: unknown) => error,
+	);
+	assert.ok(failed instanceof Error, 'the next statement on the dropped connection fails');
+	client.release(failed);
+	await proxy.restore();
+	assert.equal((await pool.query<{one: number}>('SELECT 1 AS one')).rows[0]?.one, 1, 'the pool goes on with a new connection');
 });

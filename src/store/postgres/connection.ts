@@ -72,6 +72,10 @@ export async function createPool(url: string): Promise<pg.Pool> {
 	// An idle connection the server drops emits 'error' on the pool: without a listener that
 	// would end the process. The next query simply takes a new connection.
 	pool.on('error', () => {});
+	// The same for a connection dropped while checked out (a transaction under a lock): pg emits
+	// 'error' on the client, which would end the process; the query in flight rejects anyway,
+	// and the caller's reconnect loop runs it again on a new connection.
+	pool.on('connect', (client) => client.on('error', () => {}));
 	return pool;
 }
 
