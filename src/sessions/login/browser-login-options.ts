@@ -44,7 +44,7 @@ export interface BrowserLoginOptions {
 	readonly tokens?: (storage: BrowserLoginStorage) => BrowserLoginTokens | undefined | Promise<BrowserLoginTokens | undefined>;
 	/** @default the page has no visible password field at the end of the steps */
 	readonly success?: (context: {page: Page}) => boolean | Promise<boolean>;
-	/** Limit of each page action and navigation in the steps. @default 15_000 */
+	/** Limit of each page action and navigation in the steps (the first load of `url` has `timeoutMs`). @default 15_000 */
 	readonly stepTimeoutMs?: number;
 	/** Limit of the whole login in the browser (launch to cookies read). @default 60_000 */
 	readonly timeoutMs?: number;

@@ -69,7 +69,8 @@ async function loginInBrowser(options: BrowserLoginOptions, context: LoginContex
 		const result = await send(url, 'GET', async () => {
 			try {
 				await withDeadline(timeoutMs, 'the login steps', async () => {
-					const first = await page.goto(url).catch((error: unknown) => {
+					// The first load of a cold browser is ours, not a user step: bounded by the whole login's limit.
+					const first = await page.goto(url, {timeout: timeoutMs}).catch((error: unknown) => {
 						// Not reaching the page is a network error for the policy (backoff), not a rejection.
 						throw new CrawljarError('ERR_NETWORK', `browserLogin: ${firstLines(redactSecrets(String(error), secrets()), 1)}`, {cause: error});
 					});
