@@ -7,6 +7,7 @@
 //   npm run bench -- --quick           1,000 books, concurrency 10 and 50, 1 repetition (~3 min)
 //   npm run bench -- --browser         browser login time and RSS; browser route vs HTTP (bench/browser-bench.ts)
 //   npm run bench -- --reps 5 --books 5000 --concurrency 10,50 --no-extras --profile
+//   npm run bench -- --quick --handler-cpu-us 1000   a handler with 1 ms of extraction per book (where threads pay)
 //   npm run bench -- --store           only the PostgreSQL store benchmark (N = 1, 4, 16 workers);
 //                                      --store-url URL (default CRAWLJAR_PG_URL or the local server)
 import {spawnSync} from 'node:child_process';
@@ -36,6 +37,7 @@ const {values: flags} = parseArgs({
 		reps: {type: 'string'},
 		books: {type: 'string'},
 		'page-bytes': {type: 'string'},
+		'handler-cpu-us': {type: 'string'},
 		concurrency: {type: 'string'},
 		systems: {type: 'string'},
 		'no-extras': {type: 'boolean'},
@@ -50,6 +52,8 @@ const {values: flags} = parseArgs({
 const quick = Boolean(flags.quick);
 const books = Number(flags.books ?? (quick ? 1000 : 5000));
 const pageBytes = Number(flags['page-bytes'] ?? 10_000);
+// Read by bench/lib/extract.ts in every child (they inherit this process's environment).
+if (flags['handler-cpu-us']) process.env.BENCH_HANDLER_CPU_US = flags['handler-cpu-us'];
 const perPage = 20;
 const reps = Number(flags.reps ?? (quick ? 1 : 3));
 const concurrencies = (flags.concurrency ?? '10,50').split(',').map(Number);

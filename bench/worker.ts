@@ -13,6 +13,8 @@ function measure(): Promise<Measurement> {
 	switch (config.system) {
 		case 'crawljar':
 			return runCrawljar(config);
+		case 'crawljar-threads':
+			return runCrawljar(config, {threads: 1});
 		case 'crawljar-pg':
 			// A worker of a shared crawl (started by runCrawljarWorkers), or the one-worker measurement.
 			return config.crawlerName ? runCrawljar(config) : runCrawljarWorkers(config, 1);

@@ -9,6 +9,7 @@ export type ErrorCode =
 	| 'ERR_HANDLER'
 	| 'ERR_NO_ROUTE'
 	| 'ERR_HANDLER_TIMEOUT'
+	| 'ERR_THREAD_SESSION'
 	| 'ERR_NOT_HTML'
 	| 'ERR_NOT_JSON'
 	| 'ERR_BODY_TOO_LARGE'

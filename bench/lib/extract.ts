@@ -13,7 +13,19 @@ export interface Book {
 	readonly rating: number;
 }
 
+/**
+ * `--handler-cpu-us N` (BENCH_HANDLER_CPU_US): N µs of extra CPU per book page, the same in every
+ * system: a handler with real extraction work (big tables, many fields), where handler threads pay.
+ */
+const extraCpuUs = Number(process.env.BENCH_HANDLER_CPU_US ?? 0);
+
+function spin(us: number): void {
+	const until = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
+	while (process.hrtime.bigint() < until);
+}
+
 export function extractBook($: Selectable, url: string): Book {
+	if (extraCpuUs > 0) spin(extraCpuUs);
 	return {
 		url,
 		title: $('h1').text().trim(),

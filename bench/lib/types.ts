@@ -1,8 +1,8 @@
 // What the orchestrator hands a measurement child, and what the child reports back.
 
-export type SystemName = 'crawljar' | 'crawljar-pg' | 'crawljar-pg-2' | 'crawlee-disk' | 'crawlee-memory' | 'crawlee-sessions' | 'handwritten' | 'raw-http';
+export type SystemName = 'crawljar' | 'crawljar-threads' | 'crawljar-pg' | 'crawljar-pg-2' | 'crawlee-disk' | 'crawlee-memory' | 'crawlee-sessions' | 'handwritten' | 'raw-http';
 
-export const SYSTEMS: readonly SystemName[] = ['crawljar', 'crawlee-disk', 'crawlee-memory', 'crawlee-sessions', 'handwritten', 'raw-http'];
+export const SYSTEMS: readonly SystemName[] = ['crawljar', 'crawljar-threads', 'crawlee-disk', 'crawlee-memory', 'crawlee-sessions', 'handwritten', 'raw-http'];
 /**
  * Measured when a PostgreSQL server is reachable: one crawljar worker on PostgreSQL, and two
  * worker processes sharing that crawl (each at the concurrency, the crawl-wide limits doubled).

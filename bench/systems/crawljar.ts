@@ -2,6 +2,7 @@
 // default); 'crawljar-pg' the same worker on PostgreSQL; 'crawljar-pg-2' two worker processes
 // on one PostgreSQL crawl (issue 10: one worker on PostgreSQL vs SQLite, two workers vs one).
 import {randomBytes} from 'node:crypto';
+import {fileURLToPath} from 'node:url';
 import pg from 'pg';
 import {runCrawler} from '../../dist/index.js';
 import {schemaOf} from '../../src/store/postgres/schema.js';
@@ -9,7 +10,15 @@ import {benchDefinition} from '../crawljar-definition.js';
 import {runChild} from '../lib/spawn-child.js';
 import {startClock, type Measurement, type WorkerConfig} from '../lib/types.js';
 
-export async function runCrawljar(config: WorkerConfig): Promise<Measurement> {
+/** The definition's file: handler threads load it, configured as benchDefinition is here (see its default export). */
+const DEFINITION_FILE = fileURLToPath(new URL('../crawljar-definition.ts', import.meta.url));
+
+/** `threads`: 'crawljar-threads', route handlers in one worker thread (issue 13). */
+export async function runCrawljar(config: WorkerConfig, options: {threads?: number} = {}): Promise<Measurement> {
+	if (options.threads) {
+		process.env.BENCH_SITE_URL = config.siteUrl;
+		process.env.BENCH_CONCURRENCY = String(config.concurrency);
+	}
 	const definition = benchDefinition(config.siteUrl, config.concurrency, {
 		...(config.crawlerName ? {name: config.crawlerName} : {}),
 		...(config.workers ? {workers: config.workers} : {}),
@@ -20,6 +29,7 @@ export async function runCrawljar(config: WorkerConfig): Promise<Measurement> {
 	const summary = await runCrawler(definition, {
 		...(config.storeUrl ? {storeUrl: config.storeUrl} : {storageDir: config.storageDir}),
 		concurrency: config.concurrency,
+		...(options.threads ? {threads: options.threads, definitionFile: DEFINITION_FILE} : {}),
 		// One key for the workers of a crawl: they share its (encrypted) sessions.
 		secretKey: config.crawlerName ? Buffer.alloc(32, 3) : randomBytes(32),
 	});

@@ -2,12 +2,12 @@
 // Redirects are followed here, by hand, so that every hop gets its own Cookie header from the
 // session's jar, credentials never cross to another origin, loops are caught and the caller
 // sees every hop (redirect-to-login detection needs them).
-import {gotScraping} from 'got-scraping';
 import {Cookie, type CookieJar} from 'tough-cookie';
 import {CrawljarError, redactUrl} from '../errors.js';
 import {isSamePage} from '../util/same-page.js';
 import {cookieHeader} from './cookie-header.js';
 import {FETCH_DEFAULTS} from './fetch-defaults.js';
+import {gotClient} from './got-client.js';
 import {stampOrigin} from './cookie-origin.js';
 import {ACCEPT_ENCODING, decodeBody} from './decode-body.js';
 
@@ -150,18 +150,12 @@ async function exchange(
 	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
 	const remainingMs = Math.max(1, deadline - Date.now());
 	let tooLarge = false;
-	const request = gotScraping({
+	// decompress, redirects, retries, responseType: set once in gotClient.
+	const request = gotClient({
 		url,
 		method: method as 'GET',
-		// got would decode inside its stream, where no limit sees the decoded size: decodeBody does it.
 		headers: hasHeader(headers, 'accept-encoding') ? headers : {...headers, 'accept-encoding': ACCEPT_ENCODING},
-		decompress: false,
 		...(body === undefined ? {} : {body}),
-		followRedirect: false,
-		throwHttpErrors: false,
-		responseType: 'buffer',
-		retry: {limit: 0},
-		http2: false,
 		...(options.sessionToken ? {sessionToken: options.sessionToken} : {}),
 		useHeaderGenerator: options.useHeaderGenerator ?? FETCH_DEFAULTS.useHeaderGenerator,
 		timeout: {

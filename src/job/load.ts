@@ -2,6 +2,7 @@
 import {existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
+import {threadId} from 'node:worker_threads';
 import {register} from 'tsx/esm/api';
 import {CrawljarError} from '../errors.js';
 import {validateDefinition} from './schema.js';
@@ -60,7 +61,8 @@ export async function loadCrawlerFile(file: string): Promise<LoadedCrawler> {
  * beside it (same folder: its imports resolve the same way), removed right after.
  */
 function esmTwinOf(file: string): string {
-	const twin = path.join(path.dirname(file), `.${path.basename(file, '.ts')}.crawljar-${process.pid}.mts`);
+	// Per process and thread: handler threads load the same file at the same time.
+	const twin = path.join(path.dirname(file), `.${path.basename(file, '.ts')}.crawljar-${process.pid}-${threadId}.mts`);
 	writeFileSync(twin, readFileSync(file));
 	return twin;
 }

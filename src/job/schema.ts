@@ -140,6 +140,9 @@ const account = z
 	})
 	.loose();
 
+/** Handler threads: a count (0: none) or 'auto'. */
+export const threadsSchema = z.union([z.literal('auto'), nonNegativeInt()], {error: "expected 'auto' or a whole number of threads (0: none)"});
+
 export const definitionSchema = z
 	.strictObject({
 		name: z
@@ -166,6 +169,7 @@ export const definitionSchema = z
 		allowInsecureLogin: bool().optional(),
 		useHeaderGenerator: bool().optional(),
 		leaseMs: leaseMsSchema.optional(),
+		threads: threadsSchema.optional(),
 	})
 	.superRefine((definition, context) => {
 		const routes = definition.routes;

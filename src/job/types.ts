@@ -163,4 +163,12 @@ export interface CrawlerDefinition {
 	 * leaseMs / 3): a dead worker's pages are back in play within this. @default 15_000
 	 */
 	readonly leaseMs?: number;
+	/**
+	 * Route handlers (and loggedOut/rateLimited) run in this many worker threads, which load this
+	 * crawler's file: the main thread keeps HTTP, sessions and the store. 'auto': one per core
+	 * beyond the first, at most 4. In a thread, module state is the thread's own and ctx.session
+	 * has only id, username and account (see the README). Needs the crawler file: `crawljar run`,
+	 * or runCrawler's `definitionFile`. @default 0
+	 */
+	readonly threads?: number | 'auto';
 }

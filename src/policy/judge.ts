@@ -79,6 +79,7 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set([
 	'ERR_NOT_JSON',
 	'ERR_INSECURE_CREDENTIALS',
 	'ERR_NO_ROUTE',
+	'ERR_THREAD_SESSION',
 ]);
 /** Codes fetch uses for socket-level failures: unlisted network codes under them are permanent. */
 const NETWORK_CODES: ReadonlySet<string> = new Set(['ERR_NETWORK', 'ERR_TIMEOUT']);

@@ -34,6 +34,9 @@ export class NoRouteError extends CrawljarError {
 	}
 }
 
+/** What a handler sees of a response (a handler thread gets only this of the FetchResult). */
+export type PageResponse = Pick<FetchResult, 'url' | 'status' | 'headers' | 'body'>;
+
 /** Parsed views of a response body, each computed once, on first use. */
 export class ParsedBody {
 	#text: string | undefined;
@@ -41,7 +44,7 @@ export class ParsedBody {
 	#json: {value: unknown} | undefined;
 
 	constructor(
-		readonly result: FetchResult,
+		readonly result: PageResponse,
 		readonly requestUrl: string,
 	) {}
 

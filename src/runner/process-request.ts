@@ -1,21 +1,22 @@
 // One request, start to finish: session ready → fetch → judge → handler → completion.
 // Every path ends in exactly one completion (or none, if the stop grace period ran out).
 import {checkPagePredicate, type PagePredicateName} from '../runtime/page-checks.js';
-import {describeError, isCrawljarError, redactUrl} from '../errors.js';
+import {describeError, redactUrl} from '../errors.js';
 import {fetchPage, type FetchOptions, type FetchResult} from '../http/fetch.js';
 import type {CrawlerDefinition, Logger, RequestInfo, RouteHandler} from '../job/types.js';
 import type {HostThrottle, ReleaseResult} from '../policy/host-throttle.js';
 import {acquireHostSlot} from '../policy/host-slot.js';
-import {isPermanentCode, judge, type Verdict} from '../policy/judge.js';
-import {outcomeErrorOf, type Outcome, type OutcomeError} from '../policy/outcome.js';
+import {judge, type Verdict} from '../policy/judge.js';
+import {outcomeErrorOf, type Outcome} from '../policy/outcome.js';
 import {markSessionValid, wasSessionValid} from '../policy/session-validity.js';
 import type {ResolvedRetryOptions} from '../policy/retry-options.js';
 import type {Session} from '../sessions/session.js';
 import type {SessionPool} from '../sessions/session-pool.js';
 import type {Completion, Store, StoredRequest} from '../store/store.js';
-import {createHandlerContext, ParsedBody} from './context.js';
+import {ParsedBody} from './context.js';
+import {handlePage} from './page-work.js';
+import type {HandlerThreads} from './threads/handler-threads.js';
 import type {BrowserFetch, BrowserPages, BrowserRoute} from '../browser/browser-pages.js';
-import {DEFAULT_HANDLER_MS, withTimeLimit} from './time-limit.js';
 import type {RunStats} from './run-stats.js';
 import type {SeenKeys} from './seen-keys.js';
 
@@ -42,6 +43,8 @@ export interface ProcessDeps {
 	readonly onFailed: (code: string, url: string) => void;
 	/** Keys the store already holds: their links are not sent to it again. */
 	readonly seenKeys: SeenKeys;
+	/** Route handlers in worker threads (the `threads` option); absent: on this thread. */
+	readonly handlerThreads?: HandlerThreads;
 }
 
 /** Longest wait for the host slot a request gave back while its session logged in; past it, the request goes back to the frontier. */
@@ -148,7 +151,7 @@ async function fetchAndHandle(
 		deps.stats.networkError(request.host);
 	}
 	// The raw facts, gathered once; judge() alone turns them into a decision.
-	const outcome: Outcome =
+	let outcome: Outcome =
 		result && parsed
 			? {
 					url: result.url,
@@ -159,51 +162,51 @@ async function fetchAndHandle(
 					hasSession: deps.hasLogin,
 					sessionWasValid,
 					deletedAuthCookie: deps.hasLogin && session.lostAuthCookie(result.deletedCookies, deps.definition.sessions?.authCookies),
-					// Only awaited when the definition has the predicate: each await is a turn of the microtask queue.
-					isLoggedOutPage: deps.definition.loggedOut ? await checkPage(deps, 'loggedOut', info, parsed) : false,
-					isRateLimitedPage: deps.definition.rateLimited ? await checkPage(deps, 'rateLimited', info, parsed) : false,
+					isLoggedOutPage: false,
+					isRateLimitedPage: false,
 				}
 			: {url: request.url, redirects: [], hasSession: deps.hasLogin, sessionWasValid, error: outcomeErrorOf(fetchError)};
 
 	let verdict = judge(outcome, counters(request), retry);
-	if (verdict.kind === 'done') markSessionValid(session, parts.generation);
-	if (verdict.kind === 'done' && parsed) {
-		if (!route) {
+	if (result && parsed && verdict.kind === 'done' && route) {
+		// A page the policy accepts unless a predicate says otherwise: predicates and handler in
+		// one go, in a handler thread when there are some (never for a browser route: it has `page`).
+		const handlerSession = deps.hasLogin ? session : undefined;
+		const page =
+			(deps.handlerThreads && !opened.browser ? await deps.handlerThreads.handle(info, result, handlerSession) : undefined) ??
+			(await handlePage(deps, info, parsed, handlerSession, opened.browser ? {page: opened.browser.page} : undefined));
+		if (page.loggedOut || page.rateLimited) {
+			outcome = {...outcome, isLoggedOutPage: page.loggedOut, isRateLimitedPage: page.rateLimited};
+			verdict = judge(outcome, counters(request), retry);
+		} else {
+			markSessionValid(session, parts.generation);
+			if (page.handled) {
+				const {items, itemsJson} = page.handled;
+				const enqueued = page.handled.enqueued.filter((link) => !deps.seenKeys.has(link.uniqueKey));
+				complete({kind: 'done', requestId: request.id, items, itemsJson, enqueued, status: result.status});
+				return 'ok';
+			}
+			const failure = page.failure ?? {code: 'ERR_HANDLER', retryable: true, message: 'no outcome'};
+			const handled: Outcome = {...outcome, error: {code: failure.code, retryable: failure.retryable}};
+			verdict = withDetail(judge(handled, counters(request), retry), `handler error: ${failure.message}`);
+		}
+	} else if (result && parsed) {
+		// A page the policy already turned down (or has no route for): the predicates still count.
+		if (deps.definition.loggedOut || deps.definition.rateLimited) {
+			outcome = {
+				...outcome,
+				isLoggedOutPage: deps.definition.loggedOut ? await checkPage(deps, 'loggedOut', info, parsed) : false,
+				isRateLimitedPage: deps.definition.rateLimited ? await checkPage(deps, 'rateLimited', info, parsed) : false,
+			};
+			verdict = judge(outcome, counters(request), retry);
+		}
+		if (verdict.kind === 'done') {
+			markSessionValid(session, parts.generation);
 			const noRoute: Outcome = {...outcome, error: {code: 'ERR_NO_ROUTE', retryable: false}};
 			verdict = withDetail(judge(noRoute, counters(request), retry), `no route for label '${request.label}'`);
-		} else {
-			const {context, buffers} = createHandlerContext(info, parsed, deps.hasLogin ? session : undefined, deps.log, {
-				maxDepth: deps.definition.maxDepth,
-				crawlerName: deps.definition.name,
-				routes: deps.routes,
-			});
-			if (opened.browser) Object.assign(context, {page: opened.browser.page});
-			try {
-				// Past the limit the handler is abandoned: what it pushes later stays in `buffers`, unread.
-				await withTimeLimit(() => route.handler(context), handlerMs(deps), `the '${request.label ?? 'default'}' handler`);
-				const enqueued = buffers.enqueued.filter((link) => !deps.seenKeys.has(link.uniqueKey));
-				complete({kind: 'done', requestId: request.id, items: buffers.items, itemsJson: buffers.itemsJson, enqueued, status: result?.status});
-				return 'ok';
-			} catch (error) {
-				const handled: Outcome = {...outcome, error: handlerErrorOf(error)};
-				// The handler's own message is what a user needs in `crawljar failed`; it is their text.
-				verdict = withDetail(judge(handled, counters(request), retry), `handler error: ${describeError(error).message.slice(0, 300)}`);
-			}
 		}
 	}
 	return applyVerdict(deps, request, session, slot, parts.generation, verdict, result?.status, complete);
-}
-
-/**
- * A handler error for the policy: its own code when it is a CrawljarError (ERR_NOT_HTML…),
- * else ERR_HANDLER; `retryable` only when the handler said so (NonRetryableError, `retryable`).
- */
-function handlerErrorOf(error: unknown): OutcomeError {
-	const {code} = describeError(error);
-	const own = (error as {retryable?: unknown} | undefined)?.retryable;
-	const isPermanent = own === false || isPermanentCode(code);
-	// A handler error is retried unless it is permanent: even under a network-looking code.
-	return {code: isCrawljarError(error) ? code : 'ERR_HANDLER', retryable: !isPermanent};
 }
 
 function withDetail(verdict: Verdict, detail: string): Verdict {
@@ -285,10 +288,6 @@ function retryFields(request: StoredRequest) {
 		reloginCount: request.reloginCount,
 		rateLimitCount: request.rateLimitCount,
 	};
-}
-
-function handlerMs(deps: ProcessDeps): number {
-	return deps.definition.timeouts?.handlerMs ?? DEFAULT_HANDLER_MS;
 }
 
 /** Runs a page predicate of the definition (loggedOut, rateLimited) on a 2xx page; a throw counts as false. */

@@ -2,7 +2,10 @@
 // builds the session pool and the host throttle, drives the engine and writes the summary.
 import {assertBrowserAvailable} from '../browser/browser-needs.js';
 import {BrowserPages, type BrowserRoute} from '../browser/browser-pages.js';
-import {DEFINITION_DEFAULTS, validateDefinition} from '../job/schema.js';
+import {DEFINITION_DEFAULTS, threadsSchema, validateDefinition} from '../job/schema.js';
+import {CrawljarError} from '../errors.js';
+import {HandlerThreads, threadCount, type ThreadsOption} from './threads/handler-threads.js';
+import {DEFAULT_HANDLER_MS} from './time-limit.js';
 import type {CrawlerDefinition, Logger, RouteHandler} from '../job/types.js';
 import {HOST_DEFAULTS} from '../policy/host-options.js';
 import type {HostThrottle} from '../policy/host-throttle.js';
@@ -54,6 +57,10 @@ export interface RunOptions {
 	readonly secretKey?: Buffer;
 	/** How long this worker's leases last without a heartbeat; overrides the definition's. @default 15_000 */
 	readonly leaseMs?: number;
+	/** Handler threads; overrides the definition's `threads`. */
+	readonly threads?: ThreadsOption;
+	/** The file the definition comes from (its default export): handler threads load it. `crawljar run` sets it. */
+	readonly definitionFile?: string;
 }
 
 const silentLog: Logger = {info() {}, warn() {}, error() {}};
@@ -73,6 +80,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	let joinedRunId: number | undefined;
 	let sessionRuntime: {persist(): Promise<void>} | undefined;
 	let browserPages: BrowserPages | undefined;
+	let handlerThreads: HandlerThreads | undefined;
 	try {
 		// SQLite: one process a crawl (the run lock). PostgreSQL: the worker registry arbitrates.
 		if (!store.isShared) releaseLock = await acquireRunLock(store, definition.name, now());
@@ -103,6 +111,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		const routes = resolveRoutes(definition, defaultRetry);
 		// Started only for crawlers with browser routes: the others never load playwright-core.
 		browserPages = [...routes.values()].some((route) => route.browser) ? new BrowserPages(definition.browser, runtime.loginUrl) : undefined;
+		handlerThreads = startHandlerThreads(definition, options, log);
 		const engine = new Engine(
 			{
 				definition,
@@ -122,6 +131,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 				onHostCooldown,
 				onFailed: (code, url) => errors.add(code, url),
 				seenKeys: new SeenKeys(),
+				...(handlerThreads ? {handlerThreads} : {}),
 			},
 			{
 				concurrency: options.concurrency ?? definition.concurrency ?? DEFINITION_DEFAULTS.concurrency,
@@ -198,9 +208,29 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		markActive(worker, false);
 		await sessionRuntime?.persist().catch(() => {});
 		await browserPages?.close();
+		await handlerThreads?.close();
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
 	}
+}
+
+function startHandlerThreads(definition: CrawlerDefinition, options: RunOptions, log: Logger): HandlerThreads | undefined {
+	if (options.threads !== undefined && !threadsSchema.safeParse(options.threads).success) {
+		throw new CrawljarError('ERR_USAGE', `threads: expected 'auto' or a whole number of threads (0: none), got ${JSON.stringify(options.threads)}`);
+	}
+	const count = threadCount(options.threads ?? definition.threads);
+	if (count === 0) return undefined;
+	if (!options.definitionFile) {
+		log.warn(`threads: ${count} ignored: handler threads load the crawler's file, and runCrawler was given no definitionFile`);
+		return undefined;
+	}
+	return new HandlerThreads({
+		file: options.definitionFile,
+		count,
+		crawlerName: definition.name,
+		handlerMs: definition.timeouts?.handlerMs ?? DEFAULT_HANDLER_MS,
+		log,
+	});
 }
 
 /** What the heartbeat reports: this worker's pages done, its rate since the last report, requests and items. */

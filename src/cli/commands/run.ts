@@ -17,7 +17,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 	const concurrency = positiveInt(values.concurrency as string | undefined, '--concurrency');
 	const maxRequests = positiveInt(values['max-requests'] as string | undefined, '--max-requests');
 	const location = storeLocationOf(values, io);
-	const {definition} = await resolveCrawler(reference, path.join(io.cwd, 'crawlers'));
+	const threads = threadsFlag(values.threads as string | undefined);
+	const {definition, file} = await resolveCrawler(reference, path.join(io.cwd, 'crawlers'));
 
 	const reporter = createProgressReporter({stream: io.stderr});
 	const log = createLogger((line) => reporter.log(line));
@@ -43,6 +44,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 			retryFailed: Boolean(values['retry-failed']),
 			...(concurrency ? {concurrency} : {}),
 			...(maxRequests ? {maxRequests} : {}),
+			...(threads === undefined ? {} : {threads}),
+			definitionFile: file,
 			signal: graceful.signal,
 			forceSignal: force.signal,
 			log,
@@ -69,4 +72,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 		process.off('SIGINT', onSignal);
 		process.off('SIGTERM', onSignal);
 	}
+}
+
+function threadsFlag(value: string | undefined): number | 'auto' | undefined {
+	if (value === undefined || value === 'auto') return value;
+	if (!/^\d+$/.test(value)) throw new CrawljarError('ERR_USAGE', `--threads: expected a whole number or 'auto', got '${value}'`);
+	return Number(value);
 }

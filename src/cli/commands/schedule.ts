@@ -73,6 +73,7 @@ export async function schedule(argv: readonly string[], io: CliIo): Promise<numb
 			log: (line) => log.info(line),
 			run: async (name) =>
 				runCrawler(byName.get(name)!.definition, {
+					definitionFile: byName.get(name)!.file,
 					...(location.kind === 'postgres' ? {storeUrl: location.url} : {storageDir: location.dir}),
 					signal: graceful.signal,
 					forceSignal: force.signal,

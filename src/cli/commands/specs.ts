@@ -48,7 +48,7 @@ export const statsCommand: Command = {
 export const runCommand: Command = {
 	name: 'run',
 	summary: 'Crawl: resumes the unfinished run of this crawler, else starts a new one.',
-	usage: 'crawljar run <file|name> [--storage DIR | --store URL] [--fresh] [--retry-failed] [--concurrency N] [--max-requests N]',
+	usage: 'crawljar run <file|name> [--storage DIR | --store URL] [--fresh] [--retry-failed] [--concurrency N] [--max-requests N] [--threads N|auto]',
 	flags: {
 		storage: {type: 'string'},
 		store: {type: 'string'},
@@ -56,6 +56,7 @@ export const runCommand: Command = {
 		'retry-failed': {type: 'boolean'},
 		concurrency: {type: 'string'},
 		'max-requests': {type: 'string'},
+		threads: {type: 'string'},
 	},
 	help: `
 <file|name>         a crawler file (.ts/.js, anywhere), or the name of one in ./crawlers/
@@ -65,6 +66,7 @@ export const runCommand: Command = {
 --retry-failed      put the last run's failed requests back in the queue and continue that run
 --concurrency N     requests in flight in total (default: the definition's, else 10)
 --max-requests N    stop after N requests in this run (resumable)
+--threads N|auto    run route handlers in N worker threads (default: the definition's \`threads\`, else 0)
 
 Ctrl-C stops gracefully (in-flight requests finish, up to 10 s) and exits 130; a second Ctrl-C
 exits at once. Nothing is lost either way: run the same command again to resume.
