@@ -23,11 +23,13 @@ export function threadCount(option: ThreadsOption | undefined): number {
 
 /** The thread's entry beside this file: .ts under tsx (tests, `npm run demo`), .js when built. */
 const ENTRY = new URL(`./handler-thread${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+/** Resolved from here: the thread's own resolution starts from the working directory, which may have no tsx. */
+const TSX_API = ENTRY.pathname.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined;
 
 /** A thread does not inherit the tsx loader of `node --import tsx`: the .ts entry registers it first. */
 function newThread(data: ThreadData): Worker {
-	if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY, {workerData: data});
-	const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
+	if (!TSX_API) return new Worker(ENTRY, {workerData: data});
+	const bootstrap = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
 	return new Worker(bootstrap, {eval: true, workerData: data});
 }
 
@@ -45,6 +47,8 @@ interface Thread {
 	readonly ready: Promise<boolean>;
 	readonly pending: Map<number, Pending>;
 	gone: boolean;
+	/** It loaded the crawler file (a 'ready' message). */
+	isReady: boolean;
 }
 
 export interface HandlerThreadsOptions {
@@ -106,9 +110,8 @@ export class HandlerThreads {
 			if (live.length === 0 || this.#isClosed) return this.#inline();
 			let best = live[0]!;
 			for (const thread of live) if (thread.pending.size < best.pending.size) best = thread;
-			if (await best.ready) return best.gone ? this.#pick() : best;
-			// It could not load the crawler file: it is out, and the others will not do better.
-			this.#threads.splice(this.#threads.indexOf(best), 1);
+			if ((await best.ready) && !best.gone) return best;
+			// It did not start, or ended meanwhile: it is gone now, so the next turn picks another.
 		}
 	}
 
@@ -124,18 +127,23 @@ export class HandlerThreads {
 		const {file, crawlerName, log} = this.#options;
 		const worker = newThread({file});
 		let setReady!: (ok: boolean) => void;
-		const thread: Thread = {worker, ready: new Promise<boolean>((resolve) => (setReady = resolve)), pending: new Map(), gone: false};
+		const thread: Thread = {worker, ready: new Promise<boolean>((resolve) => (setReady = resolve)), pending: new Map(), gone: false, isReady: false};
+		// A thread that ends before it is ready would end the same way again: it is not replaced.
+		const failedToStart = (message: string): void => {
+			if (thread.gone) return;
+			log.warn(`handler thread: ${message}`);
+			void this.#end(thread, {code: 'ERR_HANDLER', retryable: true, message: 'the handler thread did not start'});
+			this.#drop(thread);
+			setReady(false);
+		};
 		worker.on('message', (message: ThreadMessage) => {
 			switch (message.type) {
 				case 'ready':
-					if (message.name === crawlerName) return setReady(true);
-					log.warn(`handler thread: ${file} exports crawler '${message.name}', not '${crawlerName}'`);
-					void this.#end(thread, {code: 'ERR_HANDLER', retryable: true, message: 'wrong crawler in the thread'});
-					return setReady(false);
+					if (message.name !== crawlerName) return failedToStart(`${file} exports crawler '${message.name}', not '${crawlerName}'`);
+					thread.isReady = true;
+					return setReady(true);
 				case 'load-failed':
-					log.warn(`handler thread: ${message.message}`);
-					void this.#end(thread, {code: 'ERR_HANDLER', retryable: true, message: 'the crawler file did not load in the thread'});
-					return setReady(false);
+					return failedToStart(message.message);
 				case 'log':
 					return log[message.level](message.message);
 				case 'page': {
@@ -151,11 +159,12 @@ export class HandlerThreads {
 		});
 		// An uncaught error in the thread (a handler's stray rejected promise) ends it: its pages are retried.
 		worker.on('error', (error) => {
+			if (!thread.isReady) return failedToStart(error.message);
 			log.warn(`handler thread crashed: ${error.message}`);
 			this.#replace(thread, `the handler thread crashed: ${error.message.slice(0, 200)}`);
 		});
 		worker.on('exit', () => {
-			setReady(false);
+			if (!thread.isReady) return failedToStart('exited before it was ready');
 			if (!thread.gone) this.#replace(thread, 'the handler thread exited');
 		});
 		return thread;
@@ -174,6 +183,11 @@ export class HandlerThreads {
 		if (index < 0) return;
 		if (this.#isClosed || ++this.#restarts > MAX_RESTARTS) this.#threads.splice(index, 1);
 		else this.#threads[index] = this.#spawn();
+	}
+
+	#drop(thread: Thread): void {
+		const index = this.#threads.indexOf(thread);
+		if (index >= 0) this.#threads.splice(index, 1);
 	}
 
 	/** Ends a thread; each page it had is answered with `failure` (the policy retries it). */
