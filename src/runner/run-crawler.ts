@@ -30,6 +30,7 @@ import {markActive, newWorker, startHeartbeat} from './worker.js';
 import {checkLeaseMs, DEFAULT_LEASE_MS} from './worker-options.js';
 import type {WorkerStats} from '../store/store.js';
 import {createSessionRuntime, sessionKey} from '../runtime/session-runtime.js';
+import {holdHeapGrowth, type HeapGrowthOption} from './heap-growth.js';
 
 export interface RunOptions {
 	/** SQLite folder. @default process.env.CRAWLJAR_STORAGE ?? './storage' (unless CRAWLJAR_STORE is set) */
@@ -61,6 +62,12 @@ export interface RunOptions {
 	readonly threads?: ThreadsOption;
 	/** The file the definition comes from (its default export): handler threads load it. `crawljar run` sets it. */
 	readonly definitionFile?: string;
+	/**
+	 * V8's heap growth while the run goes (heap-growth.ts): the heap grows to (1 + n/100)× what the
+	 * last full GC kept; false leaves V8's dynamic default. Process-wide, put back when the run ends.
+	 * @default process.env.CRAWLJAR_HEAP_GROWTH ?? 50
+	 */
+	readonly heapGrowthPercent?: HeapGrowthOption;
 }
 
 const silentLog: Logger = {info() {}, warn() {}, error() {}};
@@ -73,7 +80,14 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	const now = Date.now;
 	const storageDir = options.storageDir ?? process.env.CRAWLJAR_STORAGE ?? './storage';
 	const leaseMs = checkLeaseMs(options.leaseMs, 'leaseMs') ?? definition.leaseMs ?? DEFAULT_LEASE_MS;
-	const store = options.store ?? openStore(resolveStoreLocation(options, process.env), definition.name);
+	const releaseHeapGrowth = holdHeapGrowth(options.heapGrowthPercent);
+	let store: Store;
+	try {
+		store = options.store ?? openStore(resolveStoreLocation(options, process.env), definition.name);
+	} catch (error) {
+		releaseHeapGrowth();
+		throw error;
+	}
 	const worker = newWorker();
 	let releaseLock: (() => Promise<void>) | undefined;
 	let heartbeat: {stop(): void} | undefined;
@@ -211,6 +225,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		await handlerThreads?.close();
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
+		releaseHeapGrowth();
 	}
 }
 
