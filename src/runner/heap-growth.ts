@@ -49,7 +49,7 @@ export function holdHeapGrowth(option: HeapGrowthOption | undefined, proc: Proce
 	};
 }
 
-/** The percentage a running crawl has set, if any (crawljar status, tests). */
+/** The percentage a running crawl has set, if any (for tests and callers that want to know). */
 export function heapGrowthInEffect(): number | undefined {
 	return inEffect;
 }
