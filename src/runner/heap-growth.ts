@@ -56,14 +56,15 @@ export function heapGrowthInEffect(): number | undefined {
 
 export function resolveHeapGrowth(option: HeapGrowthOption | undefined, proc: Pick<Process, 'env' | 'execArgv'>): number | undefined {
 	if (proc.execArgv.some((flag) => /^--heap[-_]growing[-_]percent\b/.test(flag))) return undefined;
-	if (option !== undefined) return option === false ? undefined : checkPercent(option, 'heapGrowthPercent');
+	if (option !== undefined) return option === false ? undefined : checkPercent(option, 'heapGrowthPercent', 'false');
 	const fromEnv = proc.env.CRAWLJAR_HEAP_GROWTH?.trim();
 	if (fromEnv === undefined || fromEnv === '') return DEFAULT_HEAP_GROWTH_PERCENT;
 	if (fromEnv === 'off') return undefined;
-	return checkPercent(Number(fromEnv), `CRAWLJAR_HEAP_GROWTH (${JSON.stringify(fromEnv)})`);
+	return checkPercent(Number(fromEnv), `CRAWLJAR_HEAP_GROWTH (${JSON.stringify(fromEnv)})`, "'off'");
 }
 
-function checkPercent(value: number, field: string): number {
+/** `off`: how the place the setting came from spells "leave V8 alone". */
+function checkPercent(value: number, field: string, off: string): number {
 	if (Number.isInteger(value) && value >= 1 && value <= MAX_HEAP_GROWTH_PERCENT) return value;
-	throw new CrawljarError('ERR_USAGE', `${field}: expected a whole percentage from 1 to ${MAX_HEAP_GROWTH_PERCENT}, or ${field.startsWith('CRAWLJAR') ? "'off'" : 'false'} to leave V8's default`);
+	throw new CrawljarError('ERR_USAGE', `${field}: expected a whole percentage from 1 to ${MAX_HEAP_GROWTH_PERCENT}, or ${off} to leave V8's default`);
 }

@@ -216,6 +216,8 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		}
 		return summary;
 	} finally {
+		// First: nothing below (a store that fails to close, say) may leave the process's GC setting held.
+		releaseHeapGrowth();
 		heartbeat?.stop();
 		// A failure above (the store gone, say): leave anyway if we can, so no one waits for our lease.
 		if (joinedRunId !== undefined) await store.leaveRun(joinedRunId, worker.id, now(), {pagesDone: 0, pagesPerSecond: 0, requests: 0, items: 0}).catch(() => {});
@@ -225,7 +227,6 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		await handlerThreads?.close();
 		await releaseLock?.().catch(() => {});
 		if (!options.store) await store.close();
-		releaseHeapGrowth();
 	}
 }
 
