@@ -7,12 +7,16 @@ import {defineCrawler, formLogin} from '../dist/index.js';
 import type {CrawlerDefinition} from '../dist/index.js';
 import {extractBook, isLoginPage} from './lib/extract.js';
 
-/** `workers`: processes sharing the crawl; its host and session limits are crawl-wide, so they grow with it. */
-export function benchDefinition(siteUrl: string, concurrency: number, options: {name?: string; workers?: number} = {}): CrawlerDefinition {
+/**
+ * `workers`: processes sharing the crawl; its host and session limits are crawl-wide, so they grow
+ * with it. `catalogueStart`: start at every catalogue page (1 to N) instead of the first one only.
+ */
+export function benchDefinition(siteUrl: string, concurrency: number, options: {name?: string; workers?: number; catalogueStart?: number} = {}): CrawlerDefinition {
 	const crawlWide = concurrency * (options.workers ?? 1);
+	const pages = options.catalogueStart ?? 1;
 	return defineCrawler({
 		name: options.name ?? 'bench-books',
-		startUrls: [`${siteUrl}/catalogue`],
+		startUrls: Array.from({length: pages}, (_, index) => (index === 0 ? `${siteUrl}/catalogue` : `${siteUrl}/catalogue?page=${index + 1}`)),
 		accounts: [{username: 'demo', password: 'demo-password'}],
 		login: formLogin({
 			url: '/login',

@@ -4,10 +4,11 @@ export type SystemName = 'crawljar' | 'crawljar-threads' | 'crawljar-pg' | 'craw
 
 export const SYSTEMS: readonly SystemName[] = ['crawljar', 'crawljar-threads', 'crawlee-disk', 'crawlee-memory', 'crawlee-sessions', 'handwritten', 'raw-http'];
 /**
- * Measured when a PostgreSQL server is reachable: one crawljar worker on PostgreSQL, and two
- * worker processes sharing that crawl (each at the concurrency, the crawl-wide limits doubled).
+ * Measured when a PostgreSQL server is reachable: one crawljar worker on PostgreSQL. Two worker
+ * processes sharing that crawl ('crawljar-pg-2': each at the concurrency, the crawl-wide limits
+ * doubled) are measured against one on a site cheap to serve (bench/scale-out.ts), or here with --systems.
  */
-export const POSTGRES_SYSTEMS: readonly SystemName[] = ['crawljar-pg', 'crawljar-pg-2'];
+export const POSTGRES_SYSTEMS: readonly SystemName[] = ['crawljar-pg'];
 
 export interface WorkerConfig {
 	readonly system: SystemName;
@@ -25,6 +26,11 @@ export interface WorkerConfig {
 	readonly crawlerName?: string;
 	/** Workers sharing the crawl: its host and session limits are this many times the concurrency. @default 1 */
 	readonly workers?: number;
+	/**
+	 * crawljar: every catalogue page a start URL (a wide frontier from the first lease) instead of
+	 * the chain of "next" links from the first one. @default false
+	 */
+	readonly wideStart?: boolean;
 }
 
 export interface Measurement {

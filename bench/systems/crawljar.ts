@@ -22,6 +22,7 @@ export async function runCrawljar(config: WorkerConfig, options: {threads?: numb
 	const definition = benchDefinition(config.siteUrl, config.concurrency, {
 		...(config.crawlerName ? {name: config.crawlerName} : {}),
 		...(config.workers ? {workers: config.workers} : {}),
+		...(config.wideStart ? {catalogueStart: Math.ceil(config.books / config.perPage)} : {}),
 	});
 	const startedAt = Date.now();
 	const stop = startClock();
