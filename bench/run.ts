@@ -95,25 +95,19 @@ interface SystemSummary {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-if (flags.store) {
-	// Alone: only the store section of the results file changes.
-	const store = await storeBench();
-	const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>) : {};
-	mkdirSync(path.dirname(resultsFile), {recursive: true});
-	writeFileSync(resultsFile, `${JSON.stringify({...previous, store}, null, '\t')}\n`);
-	console.log(formatStoreBench(store));
-	log(`\nwrote the store section of ${path.relative(process.cwd(), resultsFile)}`);
-	process.exit(0);
-}
-
+// Alone: only that section of the results file changes.
+if (flags.store) writeSectionAndExit('store', await storeBench(), formatStoreBench);
 if (flags['scale-out']) {
 	if (!hasPostgres) throw new Error(`--scale-out needs PostgreSQL at ${pgUrl}`);
-	const scaleOut = await measureScaleOut(scaleOutOptions());
+	writeSectionAndExit('scaleOut', await measureScaleOut(scaleOutOptions()), formatScaleOut);
+}
+
+function writeSectionAndExit<T>(section: string, value: T, format: (value: T) => string): never {
 	const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>) : {};
 	mkdirSync(path.dirname(resultsFile), {recursive: true});
-	writeFileSync(resultsFile, `${JSON.stringify({...previous, scaleOut}, null, '\t')}\n`);
-	console.log(formatScaleOut(scaleOut));
-	log(`\nwrote the scaleOut section of ${path.relative(process.cwd(), resultsFile)}`);
+	writeFileSync(resultsFile, `${JSON.stringify({...previous, [section]: value}, null, '\t')}\n`);
+	console.log(format(value));
+	log(`\nwrote the ${section} section of ${path.relative(process.cwd(), resultsFile)}`);
 	process.exit(0);
 }
 
