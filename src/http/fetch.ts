@@ -7,7 +7,7 @@ import {CrawljarError, redactUrl} from '../errors.js';
 import {isSamePage} from '../util/same-page.js';
 import {cookieHeader} from './cookie-header.js';
 import {FETCH_DEFAULTS} from './fetch-defaults.js';
-import {gotClient} from './got-client.js';
+import {loadGotClient} from './got-client.js';
 import {stampOrigin} from './cookie-origin.js';
 import {ACCEPT_ENCODING, decodeBody} from './decode-body.js';
 
@@ -148,9 +148,10 @@ async function exchange(
 	deadline: number,
 ): Promise<RawResponse> {
 	const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-	const remainingMs = Math.max(1, deadline - Date.now());
 	let tooLarge = false;
-	// decompress, redirects, retries, responseType: set once in gotClient.
+	const gotClient = await loadGotClient();
+	const remainingMs = Math.max(1, deadline - Date.now());
+	// decompress, redirects, retries, responseType: set once in loadGotClient.
 	const request = gotClient({
 		url,
 		method: method as 'GET',

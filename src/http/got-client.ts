@@ -3,22 +3,31 @@
 // got-scraping's per-request `ow` check of its own options is left out: ow walks the call stack
 // for its messages (~60 µs a request in bench/ profiles), and crawljar sets those options itself,
 // from validated definitions. got-scraping's other hooks (browser headers, session data) stay.
-import {gotScraping, hooks} from 'got-scraping';
+//
+// Loaded on the first request, not when crawljar is imported: got-scraping and its header
+// generator's networks take ~300 ms and ~30 MiB to load, which a handler thread (it never
+// fetches), `crawljar status` or `export` would pay for nothing.
+import type {gotScraping as GotScraping} from 'got-scraping';
 
-function createClient(): typeof gotScraping {
-	const client = gotScraping.extend({
-		mutableDefaults: true,
-		// got would decode inside its stream, where no limit sees the decoded size: decodeBody does it.
-		decompress: false,
-		followRedirect: false,
-		throwHttpErrors: false,
-		responseType: 'buffer',
-		retry: {limit: 0},
-		http2: false,
+export type GotClient = typeof GotScraping;
+
+let client: Promise<GotClient> | undefined;
+
+export function loadGotClient(): Promise<GotClient> {
+	client ??= import('got-scraping').then(({gotScraping, hooks}) => {
+		const extended = gotScraping.extend({
+			mutableDefaults: true,
+			// got would decode inside its stream, where no limit sees the decoded size: decodeBody does it.
+			decompress: false,
+			followRedirect: false,
+			throwHttpErrors: false,
+			responseType: 'buffer',
+			retry: {limit: 0},
+			http2: false,
+		});
+		// A copy of gotScraping's list (extend copies hooks): gotScraping itself keeps its check.
+		extended.defaults.options.hooks.init = extended.defaults.options.hooks.init.filter((hook) => hook !== hooks.optionsValidationHandler);
+		return extended;
 	});
-	// A copy of gotScraping's list (extend copies hooks): gotScraping itself keeps its check.
-	client.defaults.options.hooks.init = client.defaults.options.hooks.init.filter((hook) => hook !== hooks.optionsValidationHandler);
 	return client;
 }
-
-export const gotClient = createClient();

@@ -96,6 +96,9 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 	let browserPages: BrowserPages | undefined;
 	let handlerThreads: HandlerThreads | undefined;
 	try {
+		// First: a thread takes ~0.6 s to load the crawler file, which the lock, the run's
+		// preparation and the sessions' restore would otherwise make the first pages wait for.
+		handlerThreads = startHandlerThreads(definition, options, log);
 		// SQLite: one process a crawl (the run lock). PostgreSQL: the worker registry arbitrates.
 		if (!store.isShared) releaseLock = await acquireRunLock(store, definition.name, now());
 		markActive(worker, true);
@@ -125,7 +128,6 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 		const routes = resolveRoutes(definition, defaultRetry);
 		// Started only for crawlers with browser routes: the others never load playwright-core.
 		browserPages = [...routes.values()].some((route) => route.browser) ? new BrowserPages(definition.browser, runtime.loginUrl) : undefined;
-		handlerThreads = startHandlerThreads(definition, options, log);
 		const engine = new Engine(
 			{
 				definition,
