@@ -5,6 +5,7 @@
 import {Cookie, type CookieJar} from 'tough-cookie';
 import {CrawljarError, redactUrl} from '../errors.js';
 import {isSamePage} from '../util/same-page.js';
+import {CERTIFICATE_HINT, isCertificateCode} from './certificate-codes.js';
 import {cookieHeader} from './cookie-header.js';
 import {FETCH_DEFAULTS} from './fetch-defaults.js';
 import {loadGotClient} from './got-client.js';
@@ -48,6 +49,8 @@ export interface FetchOptions {
 	readonly timeouts?: FetchTimeouts;
 	/** got-scraping's browser-like header generation. @default true */
 	readonly useHeaderGenerator?: boolean;
+	/** Accept a TLS certificate that does not verify (self-signed, expired, wrong host). @default false */
+	readonly ignoreTlsErrors?: boolean;
 }
 
 export interface FetchResult {
@@ -85,8 +88,12 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 	let rejectedCookies = 0;
 	const deadline = Date.now() + (options.timeouts?.totalMs ?? FETCH_DEFAULTS.timeouts.totalMs);
 
+	// A redirect that turned a POST into a GET sends no body, so neither the headers that describe
+	// one (as browsers do: the Fetch standard's request-body-header names).
+	let isBodyDropped = false;
+
 	for (;;) {
-		const headers: Record<string, string> = {...options.headers};
+		const headers: Record<string, string> = isBodyDropped ? withoutBodyHeaders(options.headers) : {...options.headers};
 		if (parsed.origin === firstOrigin) Object.assign(headers, options.credentialHeaders);
 		if (options.jar) {
 			const cookie = cookieHeader(options.jar, current, parsed);
@@ -118,11 +125,20 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 		if (nextMethod !== method) {
 			method = nextMethod;
 			body = undefined;
+			isBodyDropped = true;
 		}
 		redirects.push(next);
 		current = next;
 		parsed = new URL(next);
 	}
+}
+
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']);
+
+function withoutBodyHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+	const kept: Record<string, string> = {};
+	for (const name in headers) if (!BODY_HEADERS.has(name.toLowerCase())) kept[name] = headers[name]!;
+	return kept;
 }
 
 function resolveLocation(location: string, base: string): string {
@@ -159,6 +175,7 @@ async function exchange(
 		...(body === undefined ? {} : {body}),
 		...(options.sessionToken ? {sessionToken: options.sessionToken} : {}),
 		useHeaderGenerator: options.useHeaderGenerator ?? FETCH_DEFAULTS.useHeaderGenerator,
+		...(options.ignoreTlsErrors ? {https: {rejectUnauthorized: false}} : {}),
 		timeout: {
 			connect: options.timeouts?.connectMs ?? FETCH_DEFAULTS.timeouts.connectMs,
 			response: options.timeouts?.responseMs ?? FETCH_DEFAULTS.timeouts.responseMs,
@@ -205,9 +222,10 @@ function toFetchError(error: unknown, url: string): CrawljarError {
 	const raw = error as {code?: string; name?: string; message?: string};
 	const networkCode = typeof raw.code === 'string' ? raw.code : 'ERR_NETWORK';
 	const isTimeout = TIMEOUT_CODES.has(networkCode) || raw.name === 'TimeoutError';
+	const hint = isCertificateCode(networkCode) ? `: ${CERTIFICATE_HINT}` : '';
 	const wrapped = new CrawljarError(
 		isTimeout ? 'ERR_TIMEOUT' : 'ERR_NETWORK',
-		`${networkCode}: ${raw.message ?? 'request failed'} (${redactUrl(url)})`.replace(url, redactUrl(url)),
+		`${networkCode}: ${raw.message ?? 'request failed'} (${redactUrl(url)})${hint}`.replace(url, redactUrl(url)),
 		{cause: error},
 	);
 	Object.defineProperty(wrapped, 'networkCode', {value: networkCode, enumerable: false});

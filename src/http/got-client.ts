@@ -8,13 +8,15 @@
 // generator's networks take ~300 ms and ~30 MiB to load, which a handler thread (it never
 // fetches), `crawljar status` or `export` would pay for nothing.
 import type {gotScraping as GotScraping} from 'got-scraping';
+import {bodylessAgents} from './bodyless-agent.js';
 
 export type GotClient = typeof GotScraping;
 
 let client: Promise<GotClient> | undefined;
 
 export function loadGotClient(): Promise<GotClient> {
-	client ??= import('got-scraping').then(({gotScraping, hooks}) => {
+	client ??= import('got-scraping').then(({gotScraping, hooks, TransformHeadersAgent}) => {
+		const agents = bodylessAgents();
 		const extended = gotScraping.extend({
 			mutableDefaults: true,
 			// got would decode inside its stream, where no limit sees the decoded size: decodeBody does it.
@@ -24,6 +26,11 @@ export function loadGotClient(): Promise<GotClient> {
 			responseType: 'buffer',
 			retry: {limit: 0},
 			http2: false,
+			// got-scraping turns certificate checks off by default; crawljar sends passwords and
+			// tokens, so a certificate must be valid unless the crawler says otherwise (ignoreTlsErrors).
+			https: {rejectUnauthorized: true},
+			// got-scraping's header agent over crawljar's own (bodyless-agent.ts: no Content-Length on a GET).
+			agent: {http: new TransformHeadersAgent(agents.http), https: new TransformHeadersAgent(agents.https)},
 		});
 		// A copy of gotScraping's list (extend copies hooks): gotScraping itself keeps its check.
 		extended.defaults.options.hooks.init = extended.defaults.options.hooks.init.filter((hook) => hook !== hooks.optionsValidationHandler);

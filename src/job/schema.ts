@@ -40,6 +40,7 @@ export const DEFINITION_DEFAULTS = Object.freeze({
 	maxBodyBytes: FETCH_DEFAULTS.maxBodyBytes,
 	maxRedirects: FETCH_DEFAULTS.maxRedirects,
 	useHeaderGenerator: FETCH_DEFAULTS.useHeaderGenerator,
+	ignoreTlsErrors: false,
 });
 
 const httpUrl = z.custom<string>(
@@ -168,6 +169,7 @@ export const definitionSchema = z
 		schedule: scheduleSchema.optional(),
 		allowInsecureLogin: bool().optional(),
 		useHeaderGenerator: bool().optional(),
+		ignoreTlsErrors: bool().optional(),
 		leaseMs: leaseMsSchema.optional(),
 		threads: threadsSchema.optional(),
 	})

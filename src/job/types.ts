@@ -159,6 +159,12 @@ export interface CrawlerDefinition {
 	/** got-scraping's browser-like headers. @default true */
 	readonly useHeaderGenerator?: boolean;
 	/**
+	 * Accept TLS certificates that do not verify (self-signed, expired, another host's): for an
+	 * intranet app you trust, never for the open web — the login's password goes over that
+	 * connection. @default false (got-scraping's own default is true; crawljar's is not)
+	 */
+	readonly ignoreTlsErrors?: boolean;
+	/**
 	 * How long a worker holds the requests it leased without a heartbeat (it sends one every
 	 * leaseMs / 3): a dead worker's pages are back in play within this. @default 15_000
 	 */

@@ -21,6 +21,7 @@
 //   6. done.
 // Reasons name statuses and codes only: never a header value, a body or a URL. `cause` is the
 // machine-readable part (a status such as '503', an error code, or a signal name): stats key on it.
+import {CERTIFICATE_HINT, isCertificateCode} from '../http/certificate-codes.js';
 import type {AttemptCounters, Outcome, OutcomeError} from './outcome.js';
 import type {ResolvedRetryOptions} from './retry-options.js';
 import {backoffDelay} from './backoff.js';
@@ -242,6 +243,7 @@ function describe(outcome: Outcome): string {
 }
 
 function describeError(error: OutcomeError): string {
+	if (isCertificateCode(error.networkCode)) return `${error.code} (${error.networkCode}): ${CERTIFICATE_HINT}`;
 	return error.networkCode && error.networkCode !== error.code ? `${error.code} (${error.networkCode})` : error.code;
 }
 

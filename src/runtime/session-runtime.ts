@@ -193,6 +193,7 @@ function fetchDefaults(definition: CrawlerDefinition): FetchDefaults {
 		maxRedirects: definition.maxRedirects ?? DEFINITION_DEFAULTS.maxRedirects,
 		...(definition.timeouts ? {timeouts: httpTimeouts(definition.timeouts)} : {}),
 		useHeaderGenerator: definition.useHeaderGenerator ?? DEFINITION_DEFAULTS.useHeaderGenerator,
+		ignoreTlsErrors: definition.ignoreTlsErrors ?? DEFINITION_DEFAULTS.ignoreTlsErrors,
 	};
 }
 

@@ -10,7 +10,7 @@ import {fetchPage, type FetchOptions, type FetchResult} from '../http/fetch.js';
 import type {Session} from './session.js';
 
 /** The fetch settings the crawler applies to every request (login requests included). */
-export type FetchDefaults = Pick<FetchOptions, 'headers' | 'timeouts' | 'maxBodyBytes' | 'maxRedirects' | 'useHeaderGenerator'>;
+export type FetchDefaults = Pick<FetchOptions, 'headers' | 'timeouts' | 'maxBodyBytes' | 'maxRedirects' | 'useHeaderGenerator' | 'ignoreTlsErrors'>;
 
 export interface HttpResponse {
 	readonly status: number;
