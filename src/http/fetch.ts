@@ -135,7 +135,8 @@ export async function fetchPage(url: string, options: FetchOptions = {}): Promis
 
 const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']);
 
-function withoutBodyHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+/** The headers without those that describe a body: for a request that no longer has one. */
+export function withoutBodyHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
 	const kept: Record<string, string> = {};
 	for (const name in headers) if (!BODY_HEADERS.has(name.toLowerCase())) kept[name] = headers[name]!;
 	return kept;

@@ -161,7 +161,7 @@ export interface CrawlerDefinition {
 	/**
 	 * Accept TLS certificates that do not verify (self-signed, expired, another host's): for an
 	 * intranet app you trust, never for the open web — the login's password goes over that
-	 * connection. @default false (got-scraping's own default is true; crawljar's is not)
+	 * connection. @default false (got-scraping on its own accepts any certificate; crawljar does not)
 	 */
 	readonly ignoreTlsErrors?: boolean;
 	/**

@@ -6,7 +6,7 @@ import type {CheerioAPI} from 'cheerio';
 // and undici that the full entry loads: ~130 ms less to start a process or a handler thread.
 import {load} from 'cheerio/slim';
 import {CrawljarError, redactUrl} from '../errors.js';
-import {fetchPage, type FetchOptions, type FetchResult} from '../http/fetch.js';
+import {fetchPage, withoutBodyHeaders, type FetchOptions, type FetchResult} from '../http/fetch.js';
 import type {Session} from './session.js';
 
 /** The fetch settings the crawler applies to every request (login requests included). */
@@ -90,7 +90,7 @@ export function createSessionHttp(session: Session, options: SessionHttpOptions)
 			return fetchPage(to, {
 				...options.fetchDefaults,
 				method: hopMethod,
-				headers: hopBody === undefined && body !== undefined ? withoutContentType(headers) : headers,
+				headers: hopBody === undefined && body !== undefined ? withoutBodyHeaders(headers) : headers,
 				...(options.credentialHeaders && sameOrigin ? {credentialHeaders: options.credentialHeaders} : {}),
 				...(hopBody === undefined ? {} : {body: hopBody}),
 				jar: session.jar,
@@ -164,7 +164,3 @@ export function assertSecureTransport(url: string, username: string, allowInsecu
 	);
 }
 
-function withoutContentType(headers: Readonly<Record<string, string>>): Record<string, string> {
-	const {'content-type': _dropped, ...rest} = headers;
-	return rest;
-}
