@@ -77,6 +77,12 @@ export class Engine {
 	#commitError: unknown;
 	/** Late completions the store refused (their leases had been reclaimed): logged, never re-applied. */
 	#refused = 0;
+	/**
+	 * Requests leased and not yet committed (buffered, running, or waiting in the commit buffer):
+	 * the leases the heartbeat renews. A lease the store gave but this engine never saw (its reply
+	 * lost with the connection, the call run again) is not here, so it lapses and is reclaimed.
+	 */
+	readonly #held = new Set<number>();
 
 	constructor(deps: ProcessDeps, options: EngineOptions) {
 		this.#deps = deps;
@@ -106,6 +112,10 @@ export class Engine {
 		return this.#refused;
 	}
 
+	get heldLeases(): number[] {
+		return [...this.#held];
+	}
+
 	/** Graceful stop: no new requests; in-flight ones finish or are released. */
 	stop(reason: string): void {
 		this.#end ??= {state: 'stopped', reason};
@@ -118,6 +128,7 @@ export class Engine {
 			...(worker ? {owner: worker.id} : {}),
 			onCommitted: (batch) => this.#onCommitted(batch),
 			onRefused: (ids) => {
+				for (const id of ids) this.#held.delete(id);
 				this.#refused += ids.length;
 				this.#log.warn(
 					`${ids.length} late completion(s) refused by the store (${this.#refused} in this worker so far): their leases had expired and were reclaimed — another worker does them, nothing is written twice`,
@@ -226,7 +237,7 @@ export class Engine {
 		return this.#end;
 	}
 
-	#lease(runId: number, limit: number): Promise<StoredRequest[]> {
+	async #lease(runId: number, limit: number): Promise<StoredRequest[]> {
 		const now = this.#options.now();
 		const worker = this.#options.worker;
 		// Without this, a host held back by its concurrency or its share of it would fill the
@@ -235,7 +246,9 @@ export class Engine {
 		const waiting = new Set(this.#buffer.map((request) => request.host));
 		const skipHosts = [...this.#closedHosts].filter((host) => waiting.has(host));
 		if (!worker) return this.#store.lease(runId, limit, now, skipHosts);
-		return this.#store.leaseAs(runId, limit, now, {owner: worker.id, expiresAt: now + worker.leaseMs}, skipHosts);
+		const leased = await this.#store.leaseAs(runId, limit, now, {owner: worker.id, expiresAt: now + worker.leaseMs}, skipHosts);
+		for (const request of leased) this.#held.add(request.id);
+		return leased;
 	}
 
 	/** Starts what can start now; returns how long to wait before trying again. */
@@ -309,6 +322,7 @@ export class Engine {
 
 	#onCommitted(batch: readonly Completion[]): void {
 		for (const completion of batch) {
+			this.#held.delete(completion.requestId);
 			if (completion.kind === 'done') {
 				this.#deps.stats.items += completion.items.length;
 				if (completion.enqueued.length > 0) this.#mayHaveDue = true;

@@ -159,7 +159,7 @@ export async function runCrawler(definitionInput: CrawlerDefinition, options: Ru
 			},
 		);
 		const workerStats = workerStatsOf(engine, stats, now);
-		heartbeat = startHeartbeat({store, runId: run.id, worker, leaseMs, now, stats: workerStats, log});
+		heartbeat = startHeartbeat({store, runId: run.id, worker, leaseMs, now, stats: workerStats, held: () => engine.heldLeases, log});
 
 		warnAboutCaps(definition, options.concurrency, pool, log);
 		const onStop = () => engine.stop('stopped by signal');

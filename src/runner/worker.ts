@@ -38,11 +38,13 @@ export interface HeartbeatOptions {
 	readonly leaseMs: number;
 	readonly now: () => number;
 	readonly stats: () => WorkerStats;
+	/** The requests the engine still works on (leased, not yet committed): only their leases are renewed. */
+	readonly held: () => readonly number[];
 	readonly log: Logger;
 }
 
 /**
- * Every leaseMs / 3: renew this worker's leases and row, reclaim the expired leases of others.
+ * Every leaseMs / 3: renew this worker's row and the leases it works on, reclaim expired leases.
  * Unref'd (it never keeps a process alive by itself); stopped when the run ends.
  */
 export function startHeartbeat(options: HeartbeatOptions): {stop(): void} {
@@ -54,11 +56,11 @@ export function startHeartbeat(options: HeartbeatOptions): {stop(): void} {
 		isBusy = true;
 		const at = now();
 		store
-			.heartbeat(runId, worker.id, at, at + leaseMs, options.stats())
+			.heartbeat(runId, worker.id, at, at + leaseMs, options.stats(), options.held())
 			.then(({reclaimed}) => {
 				if (hasFailed) log.info('heartbeat: the store answers again');
 				hasFailed = false;
-				if (reclaimed > 0) log.info(`reclaimed ${reclaimed} request(s) whose worker's lease expired (it died or stalled): back in the queue`);
+				if (reclaimed > 0) log.info(`reclaimed ${reclaimed} request(s) whose lease expired (a worker died or stalled, or a lease's reply was lost): back in the queue`);
 			})
 			.catch((error: unknown) => {
 				if (!hasFailed) log.warn(`heartbeat failed (this worker's leases expire ${Math.round(leaseMs / 1000)}s after the last one that worked): ${describeError(error).message}`);

@@ -325,9 +325,13 @@ export interface Store {
 	joinRun(options: JoinRunOptions): Promise<JoinedRun>;
 	/**
 	 * One transaction: the worker's row (heartbeat, stats, live until `expiresAt`), the renewal of
-	 * every lease it holds in the run, and the reclaim of other owners' leases expired by `now`.
+	 * the leases it still works on (`held`: leased, not yet committed), and the reclaim of leases
+	 * expired by `now`: other owners', and its own that are not held. A lease the worker lost
+	 * track of (a lease whose reply the network lost, so the call was run again) is never renewed:
+	 * it lapses and goes back to the queue, where renewing every lease it owned would keep it in
+	 * flight, undone, for as long as the worker lives (and a crawl waiting on it, forever).
 	 */
-	heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats): Promise<Heartbeat>;
+	heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats, held: readonly number[]): Promise<Heartbeat>;
 	/** The worker leaves (its last stats written); returns the run's other live workers. */
 	leaveRun(runId: number, workerId: string, now: number, stats: WorkerStats): Promise<WorkerRecord[]>;
 	/** Every worker that joined the run, oldest first. */

@@ -35,7 +35,7 @@ export function workerContract(open: () => Promise<Store>): void {
 		assert.deepEqual(second.others.map((worker) => worker.id), ['w1']);
 		assert.equal((await store.listRuns(10)).length, 1);
 
-		await store.heartbeat(first.run.id, 'w1', 3000, 3000 + LEASE_MS, stats(5));
+		await store.heartbeat(first.run.id, 'w1', 3000, 3000 + LEASE_MS, stats(5), []);
 		const listed = await store.listWorkers(first.run.id);
 		assert.deepEqual(
 			listed.map((worker) => [worker.id, worker.host, worker.pid, worker.startedAt, worker.heartbeatAt, worker.expiresAt, worker.leftAt]),
@@ -52,7 +52,7 @@ export function workerContract(open: () => Promise<Store>): void {
 		const left = await store.listWorkers(first.run.id);
 		assert.deepEqual(left.map((worker) => [worker.id, worker.leftAt, worker.stats?.pagesDone]), [['w1', 4000, 6], ['w2', 4500, 1]]);
 		// A left worker's heartbeat (a late timer) does not bring it back.
-		await store.heartbeat(first.run.id, 'w1', 5000, 5000 + LEASE_MS, stats(7));
+		await store.heartbeat(first.run.id, 'w1', 5000, 5000 + LEASE_MS, stats(7), []);
 		assert.equal((await store.listWorkers(first.run.id))[0]!.leftAt, 4000);
 	});
 
@@ -62,14 +62,14 @@ export function workerContract(open: () => Promise<Store>): void {
 		await store.joinRun(joinAs('expired', 1000));
 		await store.joinRun(joinAs('gone', 1000));
 		await store.addRequests(run.id, ['l1', 'l2', 'e1', 'g1', 'n1', 'n2'].map((key) => request(key)));
-		await store.leaseAs(run.id, 2, 0, {owner: 'live', expiresAt: 1000 + LEASE_MS});
+		const liveLeases = await store.leaseAs(run.id, 2, 0, {owner: 'live', expiresAt: 1000 + LEASE_MS});
 		await store.leaseAs(run.id, 1, 0, {owner: 'expired', expiresAt: 1000 + LEASE_MS});
 		await store.leaseAs(run.id, 1, 0, {owner: 'gone', expiresAt: 1000 + LEASE_MS});
 		await store.lease(run.id, 2, 0); // no owner: a runner of an older crawljar
 		// 'live' heartbeats, 'expired' does not; 'gone' is fresh but reported dead (pid gone).
 		const now = 1000 + LEASE_MS + 1;
 		// (before the others' leases expire: this heartbeat reclaims nothing)
-		await store.heartbeat(run.id, 'live', now - 5000, now + LEASE_MS, stats());
+		await store.heartbeat(run.id, 'live', now - 5000, now + LEASE_MS, stats(), liveLeases.map((stored) => stored.id));
 		const joined = await store.joinRun(joinAs('new', now, {isGone: (worker) => worker.id === 'gone' || worker.id === 'live-not'}));
 		assert.equal(joined.created, false);
 		assert.equal(joined.run.id, run.id);
@@ -126,15 +126,16 @@ export function workerContract(open: () => Promise<Store>): void {
 		assert.notEqual(next.run.id, run.id);
 	});
 
-	test('heartbeat renews the worker\'s leases and reclaims other owners\' expired ones, never its own', async (t) => {
+	test('heartbeat renews the leases the worker holds and reclaims other owners\' expired ones, never a held one', async (t) => {
 		const store = await opened(t, open);
 		const {run} = await store.joinRun(joinAs('w1', 0));
 		await store.joinRun(joinAs('w2', 0));
 		await store.addRequests(run.id, ['a', 'b', 'c'].map((key) => request(key)));
 		const mine = await store.leaseAs(run.id, 2, 0, {owner: 'w1', expiresAt: 5000});
 		await store.leaseAs(run.id, 1, 0, {owner: 'w2', expiresAt: 5000});
-		// At 6000 both leases are expired: w1's heartbeat renews its own and reclaims w2's.
-		assert.deepEqual(await store.heartbeat(run.id, 'w1', 6000, 16_000, stats(2)), {renewed: 2, reclaimed: 1});
+		// At 6000 both leases are expired: w1's heartbeat renews those it holds and reclaims w2's.
+		const held = mine.map((stored) => stored.id);
+		assert.deepEqual(await store.heartbeat(run.id, 'w1', 6000, 16_000, stats(2), held), {renewed: 2, reclaimed: 1});
 		assert.deepEqual(await store.counts(run.id), {pending: 1, inflight: 2, done: 0, failed: 0});
 		assert.equal(await store.reclaimExpired(run.id, 15_999), 0, 'renewed until 16000');
 		const late = await store.commitAs(run.id, 'w2', [done(3, ['stale'])]);
@@ -142,6 +143,24 @@ export function workerContract(open: () => Promise<Store>): void {
 		const fenced = await store.commitAs(run.id, 'w1', mine.map((stored) => done(stored.id, [stored.uniqueKey])));
 		assert.equal(fenced.applied, 2);
 		assert.deepEqual((await collect(store.items(run.id))).sort(), ['a', 'b']);
+	});
+
+	test('a lease the worker does not hold (its reply lost with the connection) is not renewed: once expired it is reclaimed, by the worker\'s own heartbeat too', async (t) => {
+		const store = await opened(t, open);
+		const {run} = await store.joinRun(joinAs('w1', 0));
+		await store.addRequests(run.id, ['kept', 'lost'].map((key) => request(key)));
+		const [kept] = await store.leaseAs(run.id, 1, 0, {owner: 'w1', expiresAt: 5000});
+		await store.leaseAs(run.id, 1, 0, {owner: 'w1', expiresAt: 5000}); // the call whose reply never arrived
+		// Before the lost one expires: only the held one is renewed, nothing is reclaimed.
+		assert.deepEqual(await store.heartbeat(run.id, 'w1', 4000, 14_000, stats(), [kept!.id]), {renewed: 1, reclaimed: 0});
+		assert.deepEqual(await store.counts(run.id), {pending: 0, inflight: 2, done: 0, failed: 0});
+		// Past its expiry it goes back to the queue; the held one stays leased.
+		assert.deepEqual(await store.heartbeat(run.id, 'w1', 6000, 16_000, stats(), [kept!.id]), {renewed: 1, reclaimed: 1});
+		assert.deepEqual(await store.counts(run.id), {pending: 1, inflight: 1, done: 0, failed: 0});
+		const [again] = await store.leaseAs(run.id, 5, 6000, {owner: 'w1', expiresAt: 16_000});
+		assert.equal(again?.uniqueKey, 'lost');
+		assert.equal((await store.commitAs(run.id, 'w1', [done(kept!.id, ['kept']), done(again.id, ['lost'])])).applied, 2);
+		assert.deepEqual((await collect(store.items(run.id))).sort(), ['kept', 'lost']);
 	});
 
 	test('tryFinishRun: pending work, then a live lease, keep the run going; an expired lease goes back to pending; the end is set once', async (t) => {

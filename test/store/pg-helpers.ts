@@ -4,6 +4,7 @@
 import {randomBytes} from 'node:crypto';
 import net from 'node:net';
 import type {AddressInfo} from 'node:net';
+import type {ChildProcess} from 'node:child_process';
 import type {TestContext} from 'node:test';
 import pg from 'pg';
 import {PostgresStore} from '../../src/store/postgres/postgres-store.js';
@@ -146,4 +147,27 @@ export async function within(what: string, timeoutMs: number, check: () => Promi
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
 	return Date.now() - startedAt;
+}
+
+/**
+ * SIGSTOPs `child` (worker `owner` of `crawler`) at a moment it holds leases, and returns how many.
+ * Only then has it completions for the store to refuse once continued; stopped between two pages
+ * it has none. Counted with it frozen, twice: a commit it sent just before the stop may still be
+ * on its way to (or queued in) a loaded server, and would take those leases away; both counts
+ * must find some. Caught holding none, it is continued and stopped again, at another moment.
+ */
+export async function stopWhileHoldingLeases(child: ChildProcess, crawler: string, owner: string): Promise<number> {
+	const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+	for (let attempt = 1; attempt <= 200; attempt++) {
+		if (!child.kill('SIGSTOP')) throw new Error('the worker to stop has exited');
+		await pause(200);
+		if ((await inflightOwnedBy(crawler, owner)) > 0) {
+			await pause(500);
+			const held = await inflightOwnedBy(crawler, owner);
+			if (held > 0) return held;
+		}
+		child.kill('SIGCONT');
+		await pause(10 + (attempt % 7) * 15);
+	}
+	throw new Error('the worker to stop never held a lease when stopped');
 }

@@ -15,7 +15,7 @@ import {PostgresStore} from '../../src/store/postgres/postgres-store.js';
 import {schemaOf} from '../../src/store/postgres/schema.js';
 import {cooldownBreaches} from '../helpers/cooldown-check.js';
 import {spawnCli, tempProject, waitUntil} from '../helpers/run-cli.js';
-import {dropSchemas, inflightOwnedBy, pgUrl, skipWithoutPostgres, startPgProxy, uniqueName, within, workerIdOf} from './pg-helpers.js';
+import {dropSchemas, inflightOwnedBy, pgUrl, skipWithoutPostgres, startPgProxy, stopWhileHoldingLeases, uniqueName, within, workerIdOf} from './pg-helpers.js';
 
 const BOOKS = 3_000;
 const PER_PAGE = 20;
@@ -90,8 +90,7 @@ test('3,000 login-protected pages, 3 workers: kill -9, SIGSTOP past the lease, a
 
 	// SIGSTOP past the lease, while it holds some: the others reclaim them; continued, its late completions are refused.
 	const bId = await workerIdOf(crawler, b.child.pid);
-	await within('the worker to stop to hold leases', 60_000, async () => (await inflightOwnedBy(crawler, bId)) > 0);
-	assert.ok(b.child.kill('SIGSTOP'));
+	const heldAtStop = await stopWhileHoldingLeases(b.child, crawler, bId);
 	let continuedAt: number;
 	try {
 		await within(`the stopped worker's leases to be reclaimed`, 10 * LEASE_MS, async () => (await inflightOwnedBy(crawler, bId)) === 0);
@@ -149,6 +148,6 @@ test('3,000 login-protected pages, 3 workers: kill -9, SIGSTOP past the lease, a
 	});
 	assert.deepEqual(breaches, []);
 	t.diagnostic(
-		`${site.stats.requests} requests for ${PAGES} pages; ${site.stats.loginSuccess} logins, ${site.stats.sessionsExpired} expiries, ${workers429} 429s to the workers; killed worker's leases back after ${reclaimMs} ms`,
+		`${site.stats.requests} requests for ${PAGES} pages; ${site.stats.loginSuccess} logins, ${site.stats.sessionsExpired} expiries, ${workers429} 429s to the workers; killed worker's leases back after ${reclaimMs} ms; stopped a worker holding ${heldAtStop} lease(s)`,
 	);
 });

@@ -27,7 +27,7 @@ test('a lost connection is tried again with backoff: the store goes on where it 
 	const connectionsBefore = proxy.accepted();
 	// Calls made while the server is unreachable wait for it instead of failing.
 	const commit = store.commitAs(run.id, 'w1', [done(a!.id, ['a'])]);
-	const beat = store.heartbeat(run.id, 'w1', 1000, 61_000, {pagesDone: 1, pagesPerSecond: 1, requests: 1, items: 1});
+	const beat = store.heartbeat(run.id, 'w1', 1000, 61_000, {pagesDone: 1, pagesPerSecond: 1, requests: 1, items: 1}, [a!.id, b!.id]);
 	let isSettled = false;
 	void Promise.allSettled([commit, beat]).then(() => (isSettled = true));
 	await new Promise((resolve) => setTimeout(resolve, 1_500));

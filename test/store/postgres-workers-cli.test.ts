@@ -11,7 +11,7 @@ import {PostgresStore} from '../../src/store/postgres/postgres-store.js';
 import {schemaOf} from '../../src/store/postgres/schema.js';
 import {runCli, spawnCli, tempProject, waitUntil} from '../helpers/run-cli.js';
 import {startServer} from '../sites/start-server.js';
-import {dropSchemas, inflightOwnedBy, pgUrl, skipWithoutPostgres, uniqueName, within, workerIdOf} from './pg-helpers.js';
+import {dropSchemas, inflightOwnedBy, pgUrl, skipWithoutPostgres, stopWhileHoldingLeases, uniqueName, within, workerIdOf} from './pg-helpers.js';
 
 const LISTS = 40;
 const ITEMS_PER_LIST = 19;
@@ -86,21 +86,8 @@ test('three crawljar run workers on one PostgreSQL crawl: kill -9, SIGSTOP past 
 	await waitUntil(() => served >= servedAtJoin + 40, 'the late joiner at work', c);
 
 	// SIGSTOP one past its lease: the other reclaims its leases and does those pages; continued, its late completions are refused.
-	// Stopped while it holds leases (counted with it frozen, so the count cannot change under us):
-	// only then has it completions to be refused. Caught between two pages, it is continued and stopped again.
 	const bId = await workerIdOf(crawler, b.child.pid);
-	let heldAtStop = 0;
-	for (let attempt = 1; heldAtStop === 0; attempt++) {
-		assert.ok(attempt <= 100, 'the worker to stop never held a lease when stopped');
-		assert.ok(b.child.kill('SIGSTOP'));
-		// Counted after a pause: a commit it sent just before the stop has reached the server by then.
-		await new Promise((resolve) => setTimeout(resolve, 200));
-		heldAtStop = await inflightOwnedBy(crawler, bId);
-		if (heldAtStop === 0) {
-			b.child.kill('SIGCONT');
-			await new Promise((resolve) => setTimeout(resolve, 20));
-		}
-	}
+	const heldAtStop = await stopWhileHoldingLeases(b.child, crawler, bId);
 	t.diagnostic(`stopped a worker holding ${heldAtStop} lease(s)`);
 	try {
 		await within(`the stopped worker's leases to be reclaimed`, 10 * LEASE_MS, async () => (await inflightOwnedBy(crawler, bId)) === 0);

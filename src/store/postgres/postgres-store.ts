@@ -221,8 +221,8 @@ export class PostgresStore implements Store {
 		return this.#guard('joining a run', async () => workers.joinRun(await this.#ready, this.#sql, this.#workerSql, this.#schema, options));
 	}
 
-	async heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats): Promise<Heartbeat> {
-		return this.#guard('sending a heartbeat', async () => workers.heartbeat(await this.#ready, this.#workerSql, runId, workerId, now, expiresAt, stats));
+	async heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats, held: readonly number[]): Promise<Heartbeat> {
+		return this.#guard('sending a heartbeat', async () => workers.heartbeat(await this.#ready, this.#workerSql, runId, workerId, now, expiresAt, stats, held));
 	}
 
 	async leaveRun(runId: number, workerId: string, now: number, stats: WorkerStats): Promise<WorkerRecord[]> {

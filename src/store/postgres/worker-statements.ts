@@ -20,16 +20,18 @@ export function buildWorkerStatements(schema: string) {
 		releaseInflight: `UPDATE ${s}.requests SET ${releaseInflightSet}
 			WHERE run_id = $1 AND state = 'inflight' AND (lease_owner IS NULL OR NOT lease_owner = ANY($4::text[]))
 			RETURNING state`,
-		// The heartbeat in one statement, one round trip: the worker's row, the renewal of its
-		// leases and the reclaim of other owners' expired ones ($2 is never reclaimed by itself:
-		// one statement must not update a row twice, and its own leases are renewed instead).
+		// The heartbeat in one statement, one round trip: the worker's row, the renewal of the
+		// leases it holds ($6) and the reclaim of expired ones, but for those it holds (the two
+		// sets are disjoint: one statement must not update a row twice).
 		heartbeat: `WITH beat AS (
 				UPDATE ${s}.workers SET heartbeat_at = $3, expires_at = $4, stats = $5 WHERE id = $2 AND left_at IS NULL RETURNING 1
 			), renewed AS (
-				UPDATE ${s}.requests SET lease_expires_at = $4 WHERE run_id = $1 AND state = 'inflight' AND lease_owner = $2 RETURNING 1
+				UPDATE ${s}.requests SET lease_expires_at = $4
+				WHERE run_id = $1 AND state = 'inflight' AND lease_owner = $2 AND id = ANY($6::bigint[]) RETURNING 1
 			), reclaimed AS (
 				UPDATE ${s}.requests SET state = 'pending', retry_at = 0, lease_owner = NULL, lease_expires_at = NULL
-				WHERE run_id = $1 AND state = 'inflight' AND lease_expires_at <= $3 AND lease_owner IS DISTINCT FROM $2 RETURNING 1
+				WHERE run_id = $1 AND state = 'inflight' AND lease_expires_at <= $3
+					AND (lease_owner IS DISTINCT FROM $2 OR NOT id = ANY($6::bigint[])) RETURNING 1
 			)
 			SELECT (SELECT count(*) FROM renewed)::integer AS renewed, (SELECT count(*) FROM reclaimed)::integer AS reclaimed`,
 		leave: `UPDATE ${s}.workers SET left_at = $2, stats = $3 WHERE id = $1`,

@@ -60,8 +60,17 @@ export async function joinRun(pool: pg.Pool, sql: Sql, workerSql: WorkerSql, sch
 	});
 }
 
-export async function heartbeat(pool: pg.Pool, sql: WorkerSql, runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats): Promise<Heartbeat> {
-	const params = [runId, workerId, now, expiresAt, toJson(stats, `Stats of worker ${workerId}`)];
+export async function heartbeat(
+	pool: pg.Pool,
+	sql: WorkerSql,
+	runId: number,
+	workerId: string,
+	now: number,
+	expiresAt: number,
+	stats: WorkerStats,
+	held: readonly number[],
+): Promise<Heartbeat> {
+	const params = [runId, workerId, now, expiresAt, toJson(stats, `Stats of worker ${workerId}`), held];
 	// Renewing can deadlock with this worker's own commit or another's reclaim touching the same rows in another order: run again.
 	const {rows} = await retrying(() => pool.query<Heartbeat>(sql.heartbeat, params));
 	return rows[0]!;

@@ -221,8 +221,8 @@ export class SqliteStore implements Store {
 		return this.#afterWrite(this.#workers.joinRun(options));
 	}
 
-	async heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats): Promise<Heartbeat> {
-		return this.#afterWrite(this.#workers.heartbeat(runId, workerId, now, expiresAt, stats));
+	async heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats, held: readonly number[]): Promise<Heartbeat> {
+		return this.#afterWrite(this.#workers.heartbeat(runId, workerId, now, expiresAt, stats, held));
 	}
 
 	async leaveRun(runId: number, workerId: string, now: number, stats: WorkerStats): Promise<WorkerRecord[]> {

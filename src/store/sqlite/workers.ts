@@ -33,12 +33,18 @@ function prepareWorkerStatements(db: Database.Database) {
 		),
 		leave: db.prepare<[now: number, stats: string, id: string]>(`UPDATE workers SET left_at = ?, stats = ? WHERE id = ?`),
 		list: db.prepare<[runId: number], WorkerRow>(`SELECT * FROM workers WHERE run_id = ? ORDER BY started_at, id`),
-		renew: db.prepare<[expiresAt: number, runId: number, owner: string]>(
-			`UPDATE requests SET lease_expires_at = ? WHERE run_id = ? AND state = 'inflight' AND lease_owner = ?`,
+		// held: a JSON array of the request ids the worker still works on (Store.heartbeat).
+		renew: db.prepare<[expiresAt: number, runId: number, owner: string, held: string]>(
+			`UPDATE requests SET lease_expires_at = ?
+			WHERE run_id = ? AND state = 'inflight' AND lease_owner = ? AND id IN (SELECT value FROM json_each(?))`,
 		),
 		reclaimOthers: db.prepare<[runId: number, now: number, owner: string | null]>(
 			`UPDATE requests SET state = 'pending', retry_at = 0, lease_owner = NULL, lease_expires_at = NULL
 			WHERE run_id = ? AND state = 'inflight' AND lease_expires_at <= ? AND lease_owner IS NOT ?`,
+		),
+		reclaimUnheld: db.prepare<[runId: number, now: number, owner: string, held: string]>(
+			`UPDATE requests SET state = 'pending', retry_at = 0, lease_owner = NULL, lease_expires_at = NULL
+			WHERE run_id = ? AND state = 'inflight' AND lease_expires_at <= ? AND lease_owner = ? AND id NOT IN (SELECT value FROM json_each(?))`,
 		),
 		// LIMIT 1 on the lease index (run_id, state, retry_at): one probe each, whatever the frontier's size.
 		anyPending: db.prepare<[runId: number], number>(`SELECT 1 FROM requests WHERE run_id = ? AND state = 'pending' LIMIT 1`).pluck(),
@@ -49,7 +55,7 @@ function prepareWorkerStatements(db: Database.Database) {
 
 export class SqliteWorkers {
 	readonly #join: Database.Transaction<(options: JoinRunOptions) => JoinedRun>;
-	readonly #heartbeat: Database.Transaction<(runId: number, id: string, now: number, expiresAt: number, stats: string) => Heartbeat>;
+	readonly #heartbeat: Database.Transaction<(runId: number, id: string, now: number, expiresAt: number, stats: string, held: string) => Heartbeat>;
 	readonly #leave: Database.Transaction<(runId: number, id: string, now: number, stats: string) => WorkerRecord[]>;
 	readonly #finish: Database.Transaction<(runId: number, now: number) => FinishCheck & {reclaimed: number}>;
 	readonly #sql: ReturnType<typeof prepareWorkerStatements>;
@@ -86,10 +92,11 @@ export class SqliteWorkers {
 			sql.insert.run(id, run.id, host, pid, options.now, options.now, options.now + options.leaseMs);
 			return {run, created: plan.kind === 'start', others: plan.others, released, requeued};
 		});
-		this.#heartbeat = db.transaction((runId: number, id: string, now: number, expiresAt: number, stats: string): Heartbeat => {
+		this.#heartbeat = db.transaction((runId: number, id: string, now: number, expiresAt: number, stats: string, held: string): Heartbeat => {
 			sql.beat.run(now, expiresAt, stats, id);
-			const renewed = sql.renew.run(expiresAt, runId, id).changes;
-			return {renewed, reclaimed: sql.reclaimOthers.run(runId, now, id).changes};
+			const renewed = sql.renew.run(expiresAt, runId, id, held).changes;
+			const reclaimed = sql.reclaimOthers.run(runId, now, id).changes + sql.reclaimUnheld.run(runId, now, id, held).changes;
+			return {renewed, reclaimed};
 		});
 		this.#leave = db.transaction((runId: number, id: string, now: number, stats: string): WorkerRecord[] => {
 			sql.leave.run(now, stats, id);
@@ -110,8 +117,8 @@ export class SqliteWorkers {
 		return joined;
 	}
 
-	heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats): Heartbeat {
-		const beat = this.#heartbeat.immediate(runId, workerId, now, expiresAt, toJson(stats, `Stats of worker ${workerId}`));
+	heartbeat(runId: number, workerId: string, now: number, expiresAt: number, stats: WorkerStats, held: readonly number[]): Heartbeat {
+		const beat = this.#heartbeat.immediate(runId, workerId, now, expiresAt, toJson(stats, `Stats of worker ${workerId}`), JSON.stringify(held));
 		this.#counts.move(runId, 'inflight', 'pending', beat.reclaimed);
 		return beat;
 	}
