@@ -75,16 +75,25 @@ export interface PgProxy {
 	cut(): Promise<void>;
 	/** Accepts connections again, on the same port. */
 	restore(): Promise<void>;
+	/**
+	 * Every open connection stops carrying bytes, both ways, and stays open: a network partition,
+	 * or a server host gone without a reset. New connections work.
+	 */
+	freeze(): void;
 	readonly accepted: () => number;
 }
 
 export async function startPgProxy(t: TestContext): Promise<PgProxy> {
 	const target = new URL(pgUrl);
 	const sockets = new Set<net.Socket>();
+	const pairs = new Set<readonly [net.Socket, net.Socket]>();
 	let accepted = 0;
 	const server = net.createServer((client) => {
 		accepted++;
 		const upstream = net.connect(Number(target.port || 5432), target.hostname);
+		const pair = [client, upstream] as const;
+		pairs.add(pair);
+		client.on('close', () => pairs.delete(pair));
 		for (const socket of [client, upstream]) {
 			sockets.add(socket);
 			socket.on('error', () => {});
@@ -109,7 +118,16 @@ export async function startPgProxy(t: TestContext): Promise<PgProxy> {
 	t.after(cut);
 	const url = new URL(pgUrl);
 	url.host = `127.0.0.1:${port}`;
-	return {url: url.href, cut, restore: () => listen(port), accepted: () => accepted};
+	const freeze = () => {
+		for (const [client, upstream] of pairs) {
+			client.unpipe(upstream);
+			upstream.unpipe(client);
+			client.pause();
+			upstream.pause();
+		}
+		pairs.clear();
+	};
+	return {url: url.href, cut, restore: () => listen(port), freeze, accepted: () => accepted};
 }
 
 /** Requests of `crawler`'s latest schema held in flight by worker `owner` (read straight from its table). */

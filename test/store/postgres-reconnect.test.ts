@@ -7,7 +7,7 @@ import {after, test} from 'node:test';
 import {CrawljarError} from '../../src/errors.js';
 import {createPool} from '../../src/store/postgres/connection.js';
 import {PostgresStore} from '../../src/store/postgres/postgres-store.js';
-import {done, request} from './contract-helpers.js';
+import {collect, done, request} from './contract-helpers.js';
 import {dropSchemas, pgUrl, skipWithoutPostgres, startPgProxy, uniqueName} from './pg-helpers.js';
 
 const schemas: string[] = [];
@@ -85,3 +85,30 @@ test('a connection dropped while checked out of the pool (between statements of 
 	await proxy.restore();
 	assert.equal((await pool.query<{one: number}>('SELECT 1 AS one')).rows[0]?.one, 1, 'the pool goes on with a new connection');
 });
+
+test('a statement the network never answers (a partition: no reset, no reply) times out and runs again on a new connection', {skip: skipWithoutPostgres, timeout: 60_000}, async (t) => {
+	const proxy = await startPgProxy(t);
+	const schema = uniqueName('crawljar_partition');
+	schemas.push(schema);
+	// The URL's query_timeout overrides the store's 60 s, so the test waits 1 s, not a minute.
+	const url = new URL(proxy.url);
+	url.searchParams.set('query_timeout', '1000');
+	const store = PostgresStore.open({url: url.href, schema, reconnectBudgetMs: 30_000});
+	t.after(() => store.close());
+	const {run} = await store.joinRun({worker: {id: 'w1', host: 'h', pid: 1}, now: 0, leaseMs: 60_000, fresh: false, retryFailed: false});
+	await store.addRequests(run.id, [request('a')]);
+	const [a] = await store.leaseAs(run.id, 1, 0, {owner: 'w1', expiresAt: 60_000});
+
+	// Every pooled connection goes silent; the server itself is fine.
+	proxy.freeze();
+	const connectionsBefore = proxy.accepted();
+	const startedAt = Date.now();
+	assert.deepEqual(await store.commitAs(run.id, 'w1', [done(a!.id, ['a'])]), {applied: 1, refused: []});
+	const tookMs = Date.now() - startedAt;
+	assert.ok(tookMs >= 900, `it waited for the statement timeout (${tookMs} ms)`);
+	assert.ok(tookMs < 15_000, `and not for TCP's own timeout (${tookMs} ms)`);
+	assert.ok(proxy.accepted() > connectionsBefore, 'it ran again on a new connection');
+	assert.deepEqual(await store.counts(run.id), {pending: 0, inflight: 0, done: 1, failed: 0});
+	assert.deepEqual(await collect(store.items(run.id)), ['a']);
+});
+

@@ -105,6 +105,9 @@ describe('PostgresStore', {skip: skipWithoutPostgres}, () => {
 		assert.equal(redactStoreUrl('postgres://db/crawls'), 'postgres://db/crawls');
 		assert.equal(poolConfig('postgres://db/crawls').max, 10);
 		assert.equal(poolConfig('postgres://db/crawls?max=3').max, 3);
+		// A statement never answered (a partition) fails in a minute and runs again; the URL may say otherwise (postgres-reconnect.test.ts).
+		const {query_timeout: statementTimeout, keepAlive} = poolConfig('postgres://db/crawls');
+		assert.deepEqual({statementTimeout, keepAlive}, {statementTimeout: 60_000, keepAlive: true});
 		assert.throws(
 			() => poolConfig('postgres://u:pw@db/crawls?max=lots'),
 			(error: unknown) => error instanceof CrawljarError && error.code === 'ERR_USAGE' && error.message.includes('max (pool size)'),

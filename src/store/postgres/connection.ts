@@ -7,6 +7,16 @@ import {CrawljarError} from '../../errors.js';
 export const defaultPoolSize = 10;
 /** A server that accepts no connection within this long is reported instead of waited for forever. */
 const connectTimeoutMs = 10_000;
+/**
+ * A statement not answered within this long is taken for a lost connection, and run again on a
+ * new one (the reconnect loop below). A network partition or a server host that vanished (a
+ * failover moving its address) drops packets without a reset: the socket would wait for TCP's
+ * own retransmission timeout, ~15 minutes on Linux, with the worker's store calls stuck behind
+ * it. Every statement of a crawl is short (keyset pages, batched commits); a schema migration,
+ * which may build an index on a large table, runs on its own connection without this limit.
+ * `?query_timeout=MS` in the store URL overrides it.
+ */
+export const statementTimeoutMs = 60_000;
 
 let driver: Promise<{pg: typeof pg; types: pg.CustomTypesConfig}> | undefined;
 
@@ -62,7 +72,9 @@ export function poolConfig(url: string): pg.PoolConfig & {max: number} {
 	if (!Number.isInteger(max) || max <= 0) {
 		throw new CrawljarError('ERR_USAGE', `store URL parameter max (pool size) expects a positive integer, got '${maxParam}'`);
 	}
-	return {connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs};
+	// keepAlive: an idle pooled connection to a vanished server is found dead by TCP keep-alive
+	// probes instead of on its next use.
+	return {connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs, query_timeout: statementTimeoutMs, keepAlive: true};
 }
 
 export async function createPool(url: string): Promise<pg.Pool> {
@@ -77,6 +89,19 @@ export async function createPool(url: string): Promise<pg.Pool> {
 	// and the caller's reconnect loop runs it again on a new connection.
 	pool.on('connect', (client) => client.on('error', () => {}));
 	return pool;
+}
+
+/**
+ * One connection of its own, without the statement timeout: for the schema's creation and
+ * migrations (see statementTimeoutMs). The caller ends it.
+ */
+export async function connectForMigration(url: string): Promise<pg.Client> {
+	const {query_timeout: _timeout, max: _max, ...config} = poolConfig(url);
+	const {pg: driver, types} = await loadDriver();
+	const client = new driver.Client({...config, types});
+	client.on('error', () => {}); // a dropped connection rejects the query in flight; this only keeps the process up
+	await client.connect();
+	return client;
 }
 
 /** Any failure from pg as ERR_STORAGE naming the redacted URL; pg's `detail` (row values) is left out. */
@@ -123,7 +148,8 @@ const reconnectCapMs = 5_000;
 // Node's socket errors, PostgreSQL's connection exceptions (class 08), and the server shutting
 // down or starting up (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
 const lostConnectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
-const lostConnectionMessage = /Connection terminated|connection timeout|Connection ended|Client has encountered a connection error|timeout exceeded when trying to connect/i;
+// 'Query read timeout': pg's statement timeout (statementTimeoutMs) ran out.
+const lostConnectionMessage = /Connection terminated|connection timeout|Connection ended|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout/i;
 
 /** The call failed because the connection to the server was lost or could not be made: worth trying again. */
 export function isConnectionLoss(error: unknown): boolean {

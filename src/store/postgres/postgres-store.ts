@@ -33,7 +33,7 @@ import {prepareCompletions, prepareRequest, sessionRowValues, toJson} from '../s
 import {toFailedRequest, toRunRecord, toStoredSession} from '../sqlite/rows.js';
 import type {FailedRow, RunRow, SessionRow} from '../sqlite/rows.js';
 import {commitBatchParams, fencedResult} from './commit-batch.js';
-import {createPool, defaultReconnectBudgetMs, poolConfig, reconnecting, retrying, storageError} from './connection.js';
+import {connectForMigration, createPool, defaultReconnectBudgetMs, poolConfig, reconnecting, retrying, storageError} from './connection.js';
 import {named} from './prepared.js';
 import {migrate, schemaOf} from './schema.js';
 import {buildStatements, itemPageSize, requestColumns} from './statements.js';
@@ -96,11 +96,11 @@ export class PostgresStore implements Store {
 		this.#pool.catch(() => {});
 		this.#ready = this.#pool
 			.then(async (pool) => {
-				const client = await pool.connect();
+				const client = await connectForMigration(options.url);
 				try {
 					await migrate(client, schema);
 				} finally {
-					client.release();
+					await client.end().catch(() => {});
 				}
 				return pool;
 			})
@@ -167,12 +167,13 @@ export class PostgresStore implements Store {
 				await client.query(this.#sql.leaseLock, [`crawljar lease ${this.#schema} ${runId}`]);
 				const result = await client.query<LeasedPgRow>(named(this.#sql.lease, params));
 				await client.query('COMMIT');
+				client.release();
 				return result.rows;
 			} catch (error) {
 				await client.query('ROLLBACK').catch(() => {});
+				// Not reused: after a statement timeout its connection may still owe an answer.
+				client.release(error instanceof Error ? error : new Error(String(error)));
 				throw error;
-			} finally {
-				client.release();
 			}
 		});
 		rows.sort((a, b) => a.retry_at - b.retry_at || a.id - b.id);

@@ -19,13 +19,13 @@ async function underJoinLock<T>(pool: pg.Pool, sql: WorkerSql, schema: string, w
 		await client.query(sql.joinLock, [`crawljar join ${schema}`]);
 		const result = await work(client);
 		await client.query('COMMIT');
+		client.release();
 		return result;
 	} catch (error) {
 		await client.query('ROLLBACK').catch(() => {});
+		// Not reused: after a statement timeout its connection may still owe an answer.
+		client.release(error instanceof Error ? error : new Error(String(error)));
 		throw error;
-	} finally {
-		// pg's pool drops a client whose connection broke instead of reusing it.
-		client.release();
 	}
 }
 
